@@ -6,6 +6,18 @@ both stand on the documents of the Pact protocol defined in this package.
 
 from __future__ import annotations
 
+from pact_asgi.capability import Capability, CapabilityTemplate
+from pact_asgi.chain import (
+    ChainLimits,
+    VerifiedChain,
+    averify_chain,
+    check_current,
+    decode_chain,
+    encode_chain,
+    verify_chain,
+    verify_links,
+)
+from pact_asgi.delegation import Delegation
 from pact_asgi.errors import (
     AuthorizationError,
     BodyTooLargeError,
@@ -25,6 +37,7 @@ from pact_asgi.errors import (
     TrustError,
 )
 from pact_asgi.identity import Entity, Identity, derive_id, test_seed
+from pact_asgi.revocation import Revocation, revocation_map
 from pact_asgi.trust import AnyRoot, TrustedRoots, TrustPolicy, TrustResolver
 
 __version__ = "0.1.0"
@@ -33,7 +46,11 @@ __all__ = [
     "AnyRoot",
     "AuthorizationError",
     "BodyTooLargeError",
+    "Capability",
+    "CapabilityTemplate",
     "ChainError",
+    "ChainLimits",
+    "Delegation",
     "DelegationError",
     "DigestError",
     "Entity",
@@ -44,6 +61,7 @@ __all__ = [
     "MalformedError",
     "PactError",
     "ReplayError",
+    "Revocation",
     "RevocationError",
     "RevokedError",
     "SignatureError",
@@ -52,7 +70,15 @@ __all__ = [
     "TrustPolicy",
     "TrustResolver",
     "TrustedRoots",
+    "VerifiedChain",
     "__version__",
+    "averify_chain",
+    "check_current",
+    "decode_chain",
     "derive_id",
+    "encode_chain",
+    "revocation_map",
     "test_seed",
+    "verify_chain",
+    "verify_links",
 ]

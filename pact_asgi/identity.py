@@ -8,6 +8,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -174,7 +175,9 @@ class Identity:
 
     __slots__ = ("_entity", "_private_key")
 
-    def __init__(self, private_key: Ed25519PrivateKey, type: str = "agent", name: str = ""):
+    def __init__(
+        self, private_key: Ed25519PrivateKey, type: str = "agent", name: str = ""
+    ) -> None:
         raw = private_key.public_key().public_bytes(
             serialization.Encoding.Raw, serialization.PublicFormat.Raw
         )
