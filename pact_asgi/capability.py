@@ -89,11 +89,12 @@ class _Glob:
 
     __slots__ = (
         "accept",
+        "after_prefix",
         "dstar",
         "exact",
+        "initial",
         "lit",
         "prefix",
-        "start",
         "suffix",
         "text",
         "tokens",
@@ -134,7 +135,9 @@ class _Glob:
         first = text.find("*")
         self.prefix = text if self.exact else text[:first]
         self.suffix = "" if self.exact else text[text.rfind("*") + 1 :]
-        self.start = self._close(1 << len(self.prefix)) if tokens else 1
+        self.initial = self._close(1)
+        # match() checks the literal prefix with startswith and runs the NFA after it.
+        self.after_prefix = self._close(1 << len(self.prefix))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, _Glob):
@@ -168,7 +171,7 @@ class _Glob:
         if self.wildcards == 1:
             middle = value[len(prefix) : len(value) - len(suffix)]
             return bool(self.dstar) or "/" not in middle
-        states = self.start
+        states = self.after_prefix
         for char in value[len(prefix) :]:
             states = self.step(states, char)
             if not states:
@@ -197,7 +200,7 @@ def _search_containment(outer: _Glob, inner: _Glob) -> bool:
     other = next(c for c in map(chr, range(0x110000)) if c != "/" and c not in outer.lit)
     alphabet = [*outer.lit, "/", other] if "/" not in outer.lit else [*outer.lit, other]
     end = len(inner.tokens)
-    stack = [(0, outer.start)]
+    stack = [(0, outer.initial)]
     seen: set[tuple[int, int]] = set()
     while stack:
         pair = stack.pop()
