@@ -38,6 +38,14 @@ from pact_asgi.errors import (
 )
 from pact_asgi.identity import Entity, Identity, derive_id, test_seed
 from pact_asgi.revocation import Revocation, revocation_map
+from pact_asgi.stores import (
+    MemoryReplayCache,
+    MemoryRevocationStore,
+    RedisReplayCache,
+    RedisRevocationStore,
+    ReplayCache,
+    RevocationStore,
+)
 from pact_asgi.trust import AnyRoot, TrustedRoots, TrustPolicy, TrustResolver
 
 __version__ = "0.1.0"
@@ -59,10 +67,16 @@ __all__ = [
     "IdentityError",
     "LimitExceededError",
     "MalformedError",
+    "MemoryReplayCache",
+    "MemoryRevocationStore",
     "PactError",
+    "RedisReplayCache",
+    "RedisRevocationStore",
+    "ReplayCache",
     "ReplayError",
     "Revocation",
     "RevocationError",
+    "RevocationStore",
     "RevokedError",
     "SignatureError",
     "StoreUnavailableError",
