@@ -27,13 +27,14 @@ from functools import lru_cache
 from typing import Literal
 from uuid import UUID
 
-from pact_asgi.errors import AuthorizationError, ErrorCode, MalformedError
+from pact_asgi.errors import AuthorizationError, ErrorCode, LimitExceededError, MalformedError
 
 __all__ = [
     "MAX_CAPABILITY_LENGTH",
     "Capability",
     "CapabilityTemplate",
     "Constraint",
+    "CoverBudget",
     "find_cover",
 ]
 
@@ -179,7 +180,21 @@ class _Glob:
         return bool(states & self.accept)
 
 
-def _glob_contains(outer: _Glob, inner: _Glob) -> bool:
+class CoverBudget:
+    """Bounds the glob-containment work of one chain walk (a hostile chain's cost).
+
+    Each uncached containment search spends the product states it explores. When a
+    walk has spent its budget, covering raises instead of working on: a chain whose
+    capabilities cost that much to compare is refused, not left to run.
+    """
+
+    __slots__ = ("states",)
+
+    def __init__(self, states: int = 8192) -> None:
+        self.states = states
+
+
+def _glob_contains(outer: _Glob, inner: _Glob, budget: CoverBudget | None) -> bool:
     """Whether every string ``inner`` matches is matched by ``outer``."""
     if inner.exact:
         return outer.match(inner.text)
@@ -187,16 +202,37 @@ def _glob_contains(outer: _Glob, inner: _Glob) -> bool:
         return False  # a wildcard matches infinitely many strings
     if outer.text == inner.text or outer.tokens == ("**",):
         return True
-    return _search_containment(outer, inner)
+    known = _CONTAINMENT_CACHE.get((outer, inner))
+    if known is not None:
+        return known
+    limit = _CONTAINMENT_BUDGET if budget is None else min(_CONTAINMENT_BUDGET, budget.states)
+    answer, spent = _search_containment(outer, inner, limit)
+    if budget is not None:
+        budget.states -= spent
+        if answer is None and budget.states <= 0:
+            raise LimitExceededError(
+                ErrorCode.CHAIN_TOO_LARGE, "capability patterns too costly to compare"
+            )
+    if answer is None:
+        logger.debug("glob containment undecided within budget; treated as not covered")
+        answer = False
+    if len(_CONTAINMENT_CACHE) >= _CONTAINMENT_CACHE_SIZE:
+        _CONTAINMENT_CACHE.clear()
+    _CONTAINMENT_CACHE[(outer, inner)] = answer
+    return answer
 
 
-@lru_cache(maxsize=4096)
-def _search_containment(outer: _Glob, inner: _Glob) -> bool:
+_CONTAINMENT_CACHE: dict[tuple[_Glob, _Glob], bool] = {}
+_CONTAINMENT_CACHE_SIZE = 4096
+
+
+def _search_containment(outer: _Glob, inner: _Glob, limit: int) -> tuple[bool | None, int]:
     # Explore the product of inner's NFA (one state at a time) with outer's subset
     # automaton. Inner's wildcards treat all characters alike but "/", so one
     # character per class of outer (each of its literals, "/", anything else) is a
     # complete alphabet. Every NFA state of a glob can still reach acceptance, so a
-    # pair where outer has no live state is a counterexample.
+    # pair where outer has no live state is a counterexample. Returns the answer
+    # (None when undecided within ``limit`` states) and the states explored.
     other = next(c for c in map(chr, range(0x110000)) if c != "/" and c not in outer.lit)
     alphabet = [*outer.lit, "/", other] if "/" not in outer.lit else [*outer.lit, other]
     end = len(inner.tokens)
@@ -207,17 +243,16 @@ def _search_containment(outer: _Glob, inner: _Glob) -> bool:
         if pair in seen:
             continue
         seen.add(pair)
-        if len(seen) > _CONTAINMENT_BUDGET:
-            logger.debug("glob containment undecided within budget; treated as not covered")
-            return False
+        if len(seen) > limit:
+            return None, len(seen)
         position, states = pair
         if states & outer.universal:
             continue
         if not states:
-            return False
+            return False, len(seen)
         if position == end:
             if not states & outer.accept:
-                return False
+                return False, len(seen)
             continue
         piece = inner.tokens[position]
         if piece == "*" or piece == "**":
@@ -227,7 +262,7 @@ def _search_containment(outer: _Glob, inner: _Glob) -> bool:
                     stack.append((position, outer.step(states, char)))
         else:
             stack.append((position + 1, outer.step(states, piece)))
-    return True
+    return True, len(seen)
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,13 +297,17 @@ class Constraint:
         object.__setattr__(self, "_glob", glob)
         object.__setattr__(self, "_number", number)
 
-    def admits(self, other: Constraint) -> bool:
-        """Whether every value ``other`` allows for the same key, this one allows."""
+    def admits(self, other: Constraint, budget: CoverBudget | None = None) -> bool:
+        """Whether every value ``other`` allows for the same key, this one allows.
+
+        Raises:
+            LimitExceededError: ``budget`` ran out deciding a glob containment.
+        """
         bound = self.value
         if not isinstance(bound, Decimal):
             if other._glob is None or self._glob is None:
                 return False  # a bound never satisfies a pattern
-            return _glob_contains(self._glob, other._glob)
+            return _glob_contains(self._glob, other._glob, budget)
         if other.op == "=":
             number = other._number
             if number is None:
@@ -323,14 +362,18 @@ class Capability:
             raise _malformed(f"capability longer than {MAX_CAPABILITY_LENGTH} characters")
         return _parse(text)
 
-    def covers(self, other: Capability) -> bool:
-        """Whether everything ``other`` allows is allowed by this capability (§5)."""
+    def covers(self, other: Capability, budget: CoverBudget | None = None) -> bool:
+        """Whether everything ``other`` allows is allowed by this capability (§5).
+
+        Raises:
+            LimitExceededError: ``budget`` ran out deciding a glob containment.
+        """
         if not _scope_covers(self.scope, self._open, other.scope, other._open):
             return False
         theirs = other._by_key
         for mine in self.constraints:
             found = theirs.get(mine.key)
-            if found is None or not mine.admits(found):
+            if found is None or not mine.admits(found, budget):
                 return False
         return True
 
@@ -389,10 +432,16 @@ def _parse(text: str) -> Capability:
     return Capability(tuple(scope), ordered)
 
 
-def find_cover(granted: Sequence[Capability], required: Capability) -> Capability | None:
-    """The first of ``granted`` that covers ``required``, or None."""
+def find_cover(
+    granted: Sequence[Capability], required: Capability, budget: CoverBudget | None = None
+) -> Capability | None:
+    """The first of ``granted`` that covers ``required``, or None.
+
+    Raises:
+        LimitExceededError: ``budget`` ran out deciding a glob containment.
+    """
     for capability in granted:
-        if capability.covers(required):
+        if capability.covers(required, budget):
             return capability
     return None
 

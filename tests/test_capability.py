@@ -10,13 +10,15 @@ import pact
 import pytest
 
 from pact_asgi.capability import (
+    _CONTAINMENT_CACHE,
     MAX_CAPABILITY_LENGTH,
     Capability,
     CapabilityTemplate,
     Constraint,
+    CoverBudget,
     find_cover,
 )
-from pact_asgi.errors import AuthorizationError, ErrorCode, MalformedError
+from pact_asgi.errors import AuthorizationError, ErrorCode, LimitExceededError, MalformedError
 
 P = Capability.parse
 
@@ -555,3 +557,16 @@ def test_pact_auth_common_forms_parse(text: str) -> None:
 def test_pact_auth_agrees_on_common_forms(granted: str, other: str) -> None:
     theirs = pact.parse_capability(granted).covers(pact.parse_capability(other))
     assert covers(granted, other) is theirs
+
+
+def test_cover_budget_refuses_costly_comparisons():
+    granted = Capability.parse("files:read,path=/a/*/b/**/c*d")
+    narrowed = Capability.parse("files:read,path=/a/x*/b/**/c*yd")
+    assert granted.covers(narrowed)  # no budget: decided within the per-search limit
+    _CONTAINMENT_CACHE.clear()
+    with pytest.raises(LimitExceededError) as caught:
+        granted.covers(narrowed, CoverBudget(states=2))
+    assert caught.value.code == "chain_too_large"
+    budget = CoverBudget()
+    assert granted.covers(narrowed, budget)
+    assert 0 < budget.states < CoverBudget().states
