@@ -10,21 +10,32 @@ carry the longer chain; a provider sees one more link and needs no change.
 
 ``renew()`` replaces the key and the link; ``close()`` drops the key and refuses any
 further signing. A session link allows no further delegation (its depth is 1).
+
+With httpx, ``session.auth()`` signs each request with whatever key and chain the
+session holds at that moment, so a renewal needs no new client::
+
+    with Session.open(agent, chain) as session:
+        client = httpx.Client(auth=session.auth())
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from pact_asgi.chain import verify_links
 from pact_asgi.delegation import DEFAULT_LIMITS, Delegation
 from pact_asgi.identity import Identity
 from pact_asgi.signature import sign_request
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["DEFAULT_SESSION_TTL", "MAX_SESSION_TTL", "Session", "SessionClosedError"]
 
@@ -270,6 +281,18 @@ class Session:
             nonce=nonce,
         )
 
+    def auth(self) -> httpx.Auth:
+        """An ``httpx.Auth`` that signs each request with the session's current key.
+
+        It is :class:`~pact_asgi.client.PactAuth` (redirect handling included) applied
+        with the credentials of the moment, so renewals take effect on the next request.
+
+        Raises:
+            ImportError: httpx is not installed (the ``client`` extra).
+        """
+        auth: httpx.Auth = _session_auth_type()(self)
+        return auth
+
     def __enter__(self) -> Session:
         return self
 
@@ -311,3 +334,39 @@ def _check_room(chain: tuple[Delegation, ...]) -> None:
 
 def _session_name(root: Identity) -> str:
     return f"{root.name} session" if root.name else "session"
+
+
+@functools.cache
+def _session_auth_type() -> Callable[[Session], httpx.Auth]:
+    # Built on first use, so that this module imports without httpx (an extra).
+    import httpx
+
+    from pact_asgi.client import PactAuth
+
+    class SessionAuth(httpx.Auth):
+        """``PactAuth`` with the session's credentials of the moment."""
+
+        requires_request_body = True
+
+        def __init__(self, session: Session) -> None:
+            self.session = session
+
+        def auth_flow(
+            self, request: httpx.Request
+        ) -> Generator[httpx.Request, httpx.Response, None]:
+            """Sign ``request`` with the session's current key and chain."""
+            yield from self._current().auth_flow(request)
+
+        def redirect_hook(self, request: httpx.Request) -> None:
+            """See :meth:`PactAuth.redirect_hook`."""
+            self._current().redirect_hook(request)
+
+        async def async_redirect_hook(self, request: httpx.Request) -> None:
+            """See :meth:`PactAuth.async_redirect_hook`."""
+            await self._current().async_redirect_hook(request)
+
+        def _current(self) -> PactAuth:
+            identity, chain = self.session.credentials()
+            return PactAuth(identity, chain)
+
+    return SessionAuth

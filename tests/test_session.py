@@ -1,11 +1,22 @@
-"""Session identities: ephemeral keys delegated from a stored agent identity."""
+"""Session identities: ephemeral keys delegated from a stored agent identity.
+
+Requests are checked by the provider's own verifier and by the real middleware
+through httpx's ASGI transport.
+"""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from datetime import datetime, timedelta, timezone
 
+import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from pact_asgi import (
     Delegation,
@@ -16,8 +27,10 @@ from pact_asgi import (
     test_seed,
     verify_chain,
 )
+from pact_asgi.middleware import PactMiddleware
+from pact_asgi.principal import get_principal
 from pact_asgi.session import MAX_SESSION_TTL, Session, SessionClosedError
-from pact_asgi.signature import RequestVerifier
+from pact_asgi.signature import RequestVerifier, sign_request
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 URL = "https://api.example/items/7?full=1"
@@ -262,3 +275,113 @@ def test_renew_and_sign_from_many_threads_never_mix_key_and_chain() -> None:
     for thread in threads:
         thread.join()
     assert mixed == []
+
+
+# -- through the real middleware ----------------------------------------------------------
+
+async def whoami(request: Request) -> JSONResponse:
+    principal = get_principal(request)
+    return JSONResponse(
+        {
+            "agent": principal.agent_id,
+            "root": principal.root_id,
+            "links": len(principal.delegation_ids),
+            "body": (await request.body()).decode(),
+        }
+    )
+
+
+def provider() -> PactMiddleware:
+    app = Starlette(
+        routes=[
+            Route("/items/{id}", whoami, methods=["GET"]),
+            Route("/items", whoami, methods=["POST"]),
+        ]
+    )
+    return PactMiddleware(
+        app,
+        trust=TRUST,
+        authorities=["api.example"],
+        routes={"GET /items/{id}": "api:read", "POST /items": "api:write"},
+    )
+
+
+def client_for(app: PactMiddleware, auth: httpx.Auth) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app)
+    return httpx.AsyncClient(transport=transport, base_url="https://api.example", auth=auth)
+
+
+def live_chain() -> list[Delegation]:
+    return [Delegation.issue(HUMAN, AGENT, ["api:read", "api:write"], ttl=timedelta(hours=1),
+                             max_chain_depth=2)]  # fmt: skip
+
+
+async def test_session_requests_pass_the_middleware() -> None:
+    session = Session.open(AGENT, live_chain())
+    async with client_for(provider(), session.auth()) as client:
+        read = await client.get("/items/7")
+        write = await client.post("/items", content=b'{"name": "x"}')
+
+    assert read.status_code == 200, read.text
+    assert read.json() == {"agent": session.identity.id, "root": HUMAN.id, "links": 2, "body": ""}
+    assert write.status_code == 200, write.text
+    assert write.json()["body"] == '{"name": "x"}'
+
+
+async def test_a_narrowed_session_is_denied_what_it_dropped() -> None:
+    session = Session.open(AGENT, live_chain(), capabilities=["api:read"])
+    async with client_for(provider(), session.auth()) as client:
+        read = await client.get("/items/7")
+        write = await client.post("/items", content=b"{}")
+    assert read.status_code == 200
+    assert write.status_code == 403
+    assert write.json()["code"] == "capability_denied"
+
+
+async def test_one_client_follows_renewals_and_refuses_once_closed() -> None:
+    session = Session.open(AGENT, live_chain())
+    async with client_for(provider(), session.auth()) as client:
+        first = await client.get("/items/1")
+        session.renew()
+        second = await client.get("/items/1")
+        session.close()
+        with pytest.raises(SessionClosedError):
+            await client.get("/items/1")
+
+    assert first.status_code == second.status_code == 200
+    assert first.json()["agent"] != second.json()["agent"]
+
+
+async def test_close_is_local_and_the_link_expiry_bounds_a_leaked_key() -> None:
+    # A provider never learns of close(): what ends the use of a copied key is the
+    # expiry of its link, which is why session links are short.
+    session = Session.open(AGENT, live_chain(), ttl=timedelta(minutes=2))
+    identity, chain = session.credentials()
+    session.close()
+    headers = sign_request(identity, chain, method="GET", url="https://api.example/items/1")
+
+    async with client_for(provider(), httpx.Auth()) as client:
+        response = await client.get("/items/1", headers=headers)
+
+    assert response.status_code == 200
+    assert chain[-1].expires <= datetime.now(timezone.utc) + timedelta(minutes=2)
+
+
+def test_session_module_imports_without_httpx() -> None:
+    code = (
+        "import sys; sys.modules['httpx'] = None\n"
+        "from pact_asgi import Identity, Delegation\n"
+        "from pact_asgi.middleware import PactMiddleware
+from pact_asgi.principal import get_principal
+from pact_asgi.session import Session\n"
+        "from datetime import timedelta\n"
+        "h = Identity.generate('human'); a = Identity.generate()\n"
+        "c = [Delegation.issue(h, a, ['x:y'], ttl=timedelta(hours=1), max_chain_depth=2)]\n"
+        "s = Session.open(a, c); s.sign_request(method='GET', url='https://h/')\n"
+        "try:\n    s.auth()\nexcept ImportError:\n    print('no httpx')\n"
+    )
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "no httpx"
