@@ -279,6 +279,7 @@ def test_renew_and_sign_from_many_threads_never_mix_key_and_chain() -> None:
 
 # -- through the real middleware ----------------------------------------------------------
 
+
 async def whoami(request: Request) -> JSONResponse:
     principal = get_principal(request)
     return JSONResponse(
@@ -371,9 +372,7 @@ def test_session_module_imports_without_httpx() -> None:
     code = (
         "import sys; sys.modules['httpx'] = None\n"
         "from pact_asgi import Identity, Delegation\n"
-        "from pact_asgi.middleware import PactMiddleware
-from pact_asgi.principal import get_principal
-from pact_asgi.session import Session\n"
+        "from pact_asgi.session import Session\n"
         "from datetime import timedelta\n"
         "h = Identity.generate('human'); a = Identity.generate()\n"
         "c = [Delegation.issue(h, a, ['x:y'], ttl=timedelta(hours=1), max_chain_depth=2)]\n"
