@@ -771,6 +771,19 @@ def chain_vectors() -> list[Json]:
         ok(one),
         revoked={did("unrelated"): [IDS["alice"].id]},
     )
+    extreme = unsigned("cextreme", "alice", "agent-1", ["storage:read"])
+    extreme["constraints"].update(
+        expires="9999-12-31T23:59:59Z", not_before="0001-01-01T00:00:00Z"
+    )
+    extreme["issued_at"] = "0001-01-01T00:00:00Z"
+    extreme = sign(extreme, "alice")
+    c.add(
+        "valid-extreme-times",
+        "not_before in year 1, expires at the end of 9999: the "
+        "skew is added to the clock, never subtracted from a wire time",
+        [extreme],
+        ok([extreme]),
+    )
     c.add(
         "valid-several-trusted-roots",
         "the root is one of several trusted",

@@ -35,7 +35,7 @@ from pact_asgi import (
     test_seed,
     verify_chain,
 )
-from pact_asgi._encoding import b64url_encode
+from pact_asgi._encoding import b64url_encode, canonical
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
 ALICE = Identity.from_seed(test_seed("alice"), type="human", name="Alice")
@@ -292,6 +292,27 @@ def test_times_without_a_zone_or_invalid(change):
     change(data)
     refused(run_delegation(data), "malformed_time")
     refused(run_header(header_of([data])), "malformed_time")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00", "0000-01-01T00:00:00Z"],
+)
+def test_times_out_of_range(text):
+    # Valid RFC 3339 text whose UTC instant no datetime can hold.
+    for path in [("constraints", "expires"), ("constraints", "not_before"), ("issued_at",)]:
+        refused(run_delegation(replaced(DOC, path, text)), "malformed_time")
+    refused(run_revocation({**REV, "revoked_at": text}), "malformed_time")
+
+
+def test_extreme_times_do_not_overflow_the_walk():
+    # A self-signed chain reaches the time checks before any trust decision.
+    data = copy.deepcopy(DOC)
+    data["constraints"]["not_before"] = "0001-01-01T00:00:00Z"
+    data["constraints"]["expires"] = "9999-12-31T23:59:59Z"
+    data["signature"] = ""
+    data["signature"] = b64url_encode(ALICE.sign(canonical(data)))
+    assert not isinstance(run_header(header_of([data])), PactError)
 
 
 def test_revocation_time_without_a_zone():
