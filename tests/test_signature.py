@@ -780,6 +780,12 @@ def test_signature_malformed_when_pact_chain_comes_twice() -> None:
     refused(ErrorCode.SIGNATURE_MALFORMED, items)
 
 
+def test_signature_malformed_when_pact_chain_has_a_line_break() -> None:
+    headers = signed()
+    headers["Pact-Chain"] += "\n"
+    refused(ErrorCode.SIGNATURE_MALFORMED, headers)
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [
