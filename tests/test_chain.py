@@ -297,3 +297,7 @@ def test_any_root_accepts_a_self_issued_chain(caplog):
 def test_trust_must_be_a_policy():
     with pytest.raises(TypeError, match="TrustPolicy"):
         verify_chain(chain_of(1), trust="alice", now=NOW)  # type: ignore[arg-type]
+    # The class instead of an instance must not turn into "accept every root".
+    bobs = [Delegation.issue(BOB, A1, ["x:y"], ttl=HOUR, now=NOW)]
+    with pytest.raises(TypeError, match="not a class"):
+        verify_chain(bobs, trust=TrustedRoots, now=NOW)  # type: ignore[arg-type]

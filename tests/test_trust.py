@@ -145,6 +145,13 @@ def test_as_trust_policy():
         as_trust_policy(None)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("cls", [TrustedRoots, AnyRoot, TrustResolver])
+def test_a_policy_class_is_not_a_resolver(cls):
+    # TrustedRoots(root_id) is truthy: called as a resolver it would accept every root.
+    with pytest.raises(TypeError, match="not a class"):
+        as_trust_policy(cls)
+
+
 async def test_custom_policy_gets_async_form_for_free():
     class OnlyHumans(TrustPolicy):
         def resolve(self, root):
