@@ -5,17 +5,28 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import stat
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+import uvicorn
 from click.testing import CliRunner, Result
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
-from pact_asgi import Delegation, Entity, Identity, Revocation, encode_chain
+from pact_asgi import Delegation, Entity, Identity, Revocation, TrustedRoots, encode_chain
 from pact_asgi.cli import cli, parse_ttl, split_capabilities
+from pact_asgi.middleware import PactMiddleware
+from pact_asgi.principal import get_principal
 
 
 def pact(*args: str | Path, home: Path | None = None) -> Result:
@@ -57,10 +68,18 @@ def load(path: Path) -> list[Delegation]:
 def issue_chain(homes: dict[str, Path], tmp_path: Path, *extra: str) -> Path:
     out = tmp_path / "chain.json"
     result = pact(
-        "delegate", "--to", homes["agent"] / "identity.pub",
-        "--capabilities", "api:read,api:write", "--ttl", "1h", "--out", out, *extra,
+        "delegate",
+        "--to",
+        homes["agent"] / "identity.pub",
+        "--capabilities",
+        "api:read,api:write",
+        "--ttl",
+        "1h",
+        "--out",
+        out,
+        *extra,
         home=homes["alice"],
-    )  # fmt: skip
+    )
     assert result.exit_code == 0, result.output
     return out
 
@@ -184,10 +203,17 @@ def test_delegate_keeps_constraints_with_their_capability(
 ) -> None:
     out = tmp_path / "c.json"
     result = pact(
-        "delegate", "--to", homes["agent"] / "identity.pub",
-        "-c", "api:read, api:write,max_cost<100", "-c", "repo:push,repo=myorg/*",
-        "--out", out, home=homes["alice"],
-    )  # fmt: skip
+        "delegate",
+        "--to",
+        homes["agent"] / "identity.pub",
+        "-c",
+        "api:read, api:write,max_cost<100",
+        "-c",
+        "repo:push,repo=myorg/*",
+        "--out",
+        out,
+        home=homes["alice"],
+    )
     assert result.exit_code == 0, result.output
     assert load(out)[0].capabilities == (
         "api:read",
@@ -200,9 +226,15 @@ def test_delegate_refuses_to_overwrite_an_out_file(homes: dict[str, Path], tmp_p
     out = issue_chain(homes, tmp_path)
     before = out.read_text()
     result = pact(
-        "delegate", "--to", homes["agent"] / "identity.pub", "-c", "api:read", "--out", out,
+        "delegate",
+        "--to",
+        homes["agent"] / "identity.pub",
+        "-c",
+        "api:read",
+        "--out",
+        out,
         home=homes["alice"],
-    )  # fmt: skip
+    )
     refused(result, "exists", "--force")
     assert out.read_text() == before
 
@@ -243,9 +275,19 @@ def test_sub_delegation_narrows(homes: dict[str, Path], tmp_path: Path) -> None:
     parent = issue_chain(homes, tmp_path, "--max-depth", "2")
     out = tmp_path / "sub.json"
     result = pact(
-        "delegate", "--to", homes["sub"] / "identity.pub", "-c", "api:read",
-        "--ttl", "7d", "--chain", parent, "--out", out, home=homes["agent"],
-    )  # fmt: skip
+        "delegate",
+        "--to",
+        homes["sub"] / "identity.pub",
+        "-c",
+        "api:read",
+        "--ttl",
+        "7d",
+        "--chain",
+        parent,
+        "--out",
+        out,
+        home=homes["agent"],
+    )
 
     assert result.exit_code == 0, result.output
     chain = load(out)
@@ -259,18 +301,30 @@ def test_sub_delegation_narrows(homes: dict[str, Path], tmp_path: Path) -> None:
 def test_sub_delegation_refuses_escalation(homes: dict[str, Path], tmp_path: Path) -> None:
     parent = issue_chain(homes, tmp_path, "--max-depth", "2")
     result = pact(
-        "delegate", "--to", homes["sub"] / "identity.pub", "-c", "api:read,deploy:create",
-        "--chain", parent, home=homes["agent"],
-    )  # fmt: skip
+        "delegate",
+        "--to",
+        homes["sub"] / "identity.pub",
+        "-c",
+        "api:read,deploy:create",
+        "--chain",
+        parent,
+        home=homes["agent"],
+    )
     refused(result, "cannot grant deploy:create", "grants only api:read, api:write")
 
 
 def test_sub_delegation_refuses_beyond_the_depth(homes: dict[str, Path], tmp_path: Path) -> None:
     parent = issue_chain(homes, tmp_path)  # max depth 1: no further link
     result = pact(
-        "delegate", "--to", homes["sub"] / "identity.pub", "-c", "api:read",
-        "--chain", parent, home=homes["agent"],
-    )  # fmt: skip
+        "delegate",
+        "--to",
+        homes["sub"] / "identity.pub",
+        "-c",
+        "api:read",
+        "--chain",
+        parent,
+        home=homes["agent"],
+    )
     refused(result, "max_chain_depth allows no further link")
 
 
@@ -278,14 +332,21 @@ def test_sub_delegation_refuses_an_expired_parent(homes: dict[str, Path], tmp_pa
     alice = Identity.load(homes["alice"] / "identity.key")
     agent = Entity.load(homes["agent"] / "identity.pub")
     past = datetime.now(timezone.utc) - timedelta(hours=2)
-    old = Delegation.issue(alice, agent, ["api:read"], ttl=timedelta(hours=1),
-                           max_chain_depth=2, now=past)  # fmt: skip
+    old = Delegation.issue(
+        alice, agent, ["api:read"], ttl=timedelta(hours=1), max_chain_depth=2, now=past
+    )
     parent = tmp_path / "old.json"
     parent.write_text(json.dumps([old.to_dict()]))
     result = pact(
-        "delegate", "--to", homes["sub"] / "identity.pub", "-c", "api:read",
-        "--chain", parent, home=homes["agent"],
-    )  # fmt: skip
+        "delegate",
+        "--to",
+        homes["sub"] / "identity.pub",
+        "-c",
+        "api:read",
+        "--chain",
+        parent,
+        home=homes["agent"],
+    )
     refused(result, "parent delegation has expired")
 
 
@@ -294,9 +355,15 @@ def test_sub_delegation_refuses_a_chain_not_delegated_to_you(
 ) -> None:
     parent = issue_chain(homes, tmp_path, "--max-depth", "2")
     result = pact(
-        "delegate", "--to", homes["sub"] / "identity.pub", "-c", "api:read",
-        "--chain", parent, home=homes["sub"],
-    )  # fmt: skip
+        "delegate",
+        "--to",
+        homes["sub"] / "identity.pub",
+        "-c",
+        "api:read",
+        "--chain",
+        parent,
+        home=homes["sub"],
+    )
     refused(result, "not to you", "only its delegate")
 
 
@@ -306,9 +373,15 @@ def test_sub_delegation_refuses_a_forged_parent(homes: dict[str, Path], tmp_path
     documents[0]["capabilities"] = ["*"]
     parent.write_text(json.dumps(documents))
     result = pact(
-        "delegate", "--to", homes["sub"] / "identity.pub", "-c", "deploy:create",
-        "--chain", parent, home=homes["agent"],
-    )  # fmt: skip
+        "delegate",
+        "--to",
+        homes["sub"] / "identity.pub",
+        "-c",
+        "deploy:create",
+        "--chain",
+        parent,
+        home=homes["agent"],
+    )
     refused(result, "does not verify", "delegation_signature_invalid")
 
 
@@ -318,8 +391,18 @@ def test_sub_delegation_refuses_a_forged_parent(homes: dict[str, Path], tmp_path
 def test_inspect_shows_each_link(homes: dict[str, Path], tmp_path: Path) -> None:
     parent = issue_chain(homes, tmp_path, "--max-depth", "2")
     out = tmp_path / "sub.json"
-    pact("delegate", "--to", homes["sub"] / "identity.pub", "-c", "api:read",
-         "--chain", parent, "--out", out, home=homes["agent"])  # fmt: skip
+    pact(
+        "delegate",
+        "--to",
+        homes["sub"] / "identity.pub",
+        "-c",
+        "api:read",
+        "--chain",
+        parent,
+        "--out",
+        out,
+        home=homes["agent"],
+    )
     chain = load(out)
 
     result = pact("inspect", out)
@@ -467,8 +550,9 @@ def test_revoke_signs_records_and_verify_honours_it(
     (link,) = load(out)
     alice = Entity.load(homes["alice"] / "identity.pub")
 
-    result = pact("revoke", link.id, "--reason", "agent retired", "--chain", out,
-                  home=homes["alice"])  # fmt: skip
+    result = pact(
+        "revoke", link.id, "--reason", "agent retired", "--chain", out, home=homes["alice"]
+    )
 
     assert result.exit_code == 0, result.output
     revocation = Revocation.from_json(result.stdout)
@@ -550,6 +634,121 @@ def test_request_reports_an_unreachable_server(homes: dict[str, Path], tmp_path:
     refused(result, "request to http://127.0.0.1:9/x failed", code=1)
 
 
+@pytest.fixture
+def provider(homes: dict[str, Path]) -> Iterator[str]:
+    """A real uvicorn server on 127.0.0.1 whose middleware trusts alice; yields its URL."""
+    alice = Entity.load(homes["alice"] / "identity.pub")
+
+    async def echo(request: Request) -> JSONResponse:
+        principal = get_principal(request)
+        body = (await request.body()).decode()
+        return JSONResponse(
+            {"agent": principal.agent_id, "body": body, "tag": request.headers.get("x-tag")}
+        )
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    authority = f"127.0.0.1:{sock.getsockname()[1]}"
+    app = PactMiddleware(
+        Starlette(
+            routes=[
+                Route("/items", echo, methods=["GET", "POST"]),
+                Route("/deploys", echo, methods=["POST"]),
+            ]
+        ),
+        trust=TrustedRoots([alice]),
+        authorities=[authority],
+        routes={
+            "GET /items": "api:read",
+            "POST /items": "api:write",
+            "POST /deploys": "deploy:create",
+        },
+    )
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.01)
+    yield f"http://{authority}"
+    server.should_exit = True
+    thread.join(10)
+    sock.close()
+
+
+def test_request_sends_a_signed_request(
+    homes: dict[str, Path], tmp_path: Path, provider: str
+) -> None:
+    chain = issue_chain(homes, tmp_path)
+    agent = Entity.load(homes["agent"] / "identity.pub")
+
+    result = pact("request", "GET", f"{provider}/items", "--chain", chain, home=homes["agent"])
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr.strip() == "HTTP 200 OK"
+    assert json.loads(result.stdout)["agent"] == agent.id
+
+
+def test_request_sends_data_headers_and_the_home_chain(
+    homes: dict[str, Path], tmp_path: Path, provider: str
+) -> None:
+    shutil.copy(issue_chain(homes, tmp_path), homes["agent"] / "chain.json")
+    body = tmp_path / "body.json"
+    body.write_bytes(b'{"from": "file"}')
+
+    inline = pact(
+        "request",
+        "POST",
+        f"{provider}/items",
+        "-d",
+        '{"n": 1}',
+        "-H",
+        "X-Tag: t1",
+        home=homes["agent"],
+    )
+    from_file = pact(
+        "request", "post", f"{provider}/items", "--data", f"@{body}", home=homes["agent"]
+    )
+
+    assert inline.exit_code == 0, inline.output
+    assert json.loads(inline.stdout)["body"] == '{"n": 1}'
+    assert json.loads(inline.stdout)["tag"] == "t1"
+    assert from_file.exit_code == 0, from_file.output
+    assert json.loads(from_file.stdout)["body"] == '{"from": "file"}'
+
+
+def test_request_exits_1_on_a_refusal(
+    homes: dict[str, Path], tmp_path: Path, provider: str
+) -> None:
+    chain = issue_chain(homes, tmp_path)
+    result = pact("request", "POST", f"{provider}/deploys", "--chain", chain, home=homes["agent"])
+
+    assert result.exit_code == 1
+    assert result.stderr.strip() == "HTTP 403 Forbidden"
+    assert json.loads(result.stdout)["code"] == "capability_denied"
+
+
+def test_request_under_a_revoked_or_foreign_chain_is_refused(
+    homes: dict[str, Path], tmp_path: Path, provider: str
+) -> None:
+    # A chain whose root the provider does not trust: the agent delegates to itself.
+    selfmade = tmp_path / "self.json"
+    pact(
+        "delegate",
+        "--to",
+        homes["agent"] / "identity.pub",
+        "-c",
+        "api:read",
+        "--out",
+        selfmade,
+        home=homes["agent"],
+    )
+    result = pact("request", "GET", f"{provider}/items", "--chain", selfmade, home=homes["agent"])
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["code"] == "untrusted_root"
+
+
 # -- usage errors and parsing helpers -----------------------------------------------------
 
 
@@ -590,15 +789,23 @@ def test_installed_entry_point_runs(tmp_path: Path) -> None:
 
     made = subprocess.run(  # noqa: S603
         [command, "init", "--name", "alice", "--type", "human"],
-        capture_output=True, text=True, env=env, timeout=60, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
     shown = subprocess.run(  # noqa: S603
         [command, "show"], capture_output=True, text=True, env=env, timeout=60, check=False
     )
     again = subprocess.run(  # noqa: S603
         [command, "init", "--name", "alice"],
-        capture_output=True, text=True, env=env, timeout=60, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
 
     assert made.returncode == 0, made.stderr
     assert Entity.load(tmp_path / "identity.pub").id in shown.stdout

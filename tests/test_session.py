@@ -313,8 +313,11 @@ def client_for(app: PactMiddleware, auth: httpx.Auth) -> httpx.AsyncClient:
 
 
 def live_chain() -> list[Delegation]:
-    return [Delegation.issue(HUMAN, AGENT, ["api:read", "api:write"], ttl=timedelta(hours=1),
-                             max_chain_depth=2)]  # fmt: skip
+    return [
+        Delegation.issue(
+            HUMAN, AGENT, ["api:read", "api:write"], ttl=timedelta(hours=1), max_chain_depth=2
+        )
+    ]
 
 
 async def test_session_requests_pass_the_middleware() -> None:
