@@ -372,7 +372,10 @@ _key_option = click.option(
 @click.option("--force", is_flag=True, help="Replace an existing identity (its key is lost).")
 @click.pass_obj
 def init(home: Home, name: str, kind: str, key_path: Path | None, force: bool) -> None:
-    """Create an identity: a private key (mode 0600) and its public .pub file."""
+    """Create an identity: a private key and its .pub file.
+
+    The key file gets mode 0600; share the .pub file with whoever delegates to you.
+    """
     if not name.strip() or len(name) > 128 or not name.isprintable():
         _fail("--name must be 1 to 128 printable characters")
     key_file = key_path or home.key
@@ -397,7 +400,10 @@ def init(home: Home, name: str, kind: str, key_path: Path | None, force: bool) -
 @_key_option
 @click.pass_obj
 def show(home: Home, entity_file: Path | None, key_path: Path | None) -> None:
-    """Print an identity: id, type, name and public key (yours, or a .pub file's)."""
+    """Print an identity's id, type, name and public key.
+
+    Without an argument, your own; with ENTITY_FILE, that public identity file's.
+    """
     if entity_file is not None:
         entity = _load_entity(entity_file)
         files = [("public file", entity_file)]
@@ -464,7 +470,10 @@ def delegate(
     force: bool,
     key_path: Path | None,
 ) -> None:
-    """Grant capabilities to another identity and write the chain file."""
+    """Grant capabilities and write the chain file.
+
+    With --chain, extend a chain that delegates to you: the new link must narrow it.
+    """
     try:
         lifetime = parse_ttl(ttl)
         capabilities = split_capabilities(capability_values)
@@ -529,7 +538,11 @@ def delegate(
 @click.argument("chain_file", type=click.Path(path_type=Path))
 @click.option("--at", help="Judge the time windows at this RFC 3339 time instead of now.")
 def inspect(chain_file: Path, at: str | None) -> None:
-    """Show each link of a chain and whether it verifies (trust is not checked)."""
+    """Show each link of a chain and whether it verifies.
+
+    Signatures, continuity, narrowing, depth and time are checked; trust is not (use
+    pact verify). Exit code 1 when the chain does not verify.
+    """
     chain = _load_chain(chain_file)
     now = _now(at)
     click.echo(f"{chain_file}: {len(chain)} link(s), root first")
@@ -616,12 +629,17 @@ def verify(
     revocations_file: Path | None,
     at: str | None,
 ) -> None:
-    """Verify a chain as a provider would: links, time, revocations and a trusted root."""
+    """Verify a chain as a provider would, against trusted roots.
+
+    Links, time windows, revocations and the root are checked; exit code 1 when the
+    chain does not verify.
+    """
     chain = _load_chain(chain_file)
     roots: list[str | Entity] = []
     for value in trusted:
         candidate = Path(value)
-        roots.append(_load_entity(candidate) if candidate.is_file() else value)
+        looks_like_file = candidate.suffix == ".pub" or os.sep in value
+        roots.append(_load_entity(candidate) if looks_like_file or candidate.is_file() else value)
     try:
         policy = TrustedRoots(roots)
     except ValueError as exc:
@@ -695,7 +713,10 @@ def revoke(
     revocations_file: Path | None,
     key_path: Path | None,
 ) -> None:
-    """Sign a revocation of a delegation you issued (or one below it) and record it."""
+    """Sign and record a revocation of a delegation.
+
+    You may revoke a link you issued, or any link below it in the same chain.
+    """
     if not _DELEGATION_ID.fullmatch(delegation_id):
         _fail(f"{delegation_id!r} is not a delegation id (d- and 32 lowercase hex digits)")
     if len(reason) > 1024 or not reason.isprintable():
@@ -750,7 +771,10 @@ def request(
     timeout: float,
     key_path: Path | None,
 ) -> None:
-    """Send a signed request with your identity and chain; print the answer."""
+    """Send a signed request and print the answer.
+
+    The status line goes to stderr, the body to stdout; exit code 1 unless 2xx.
+    """
     try:
         import httpx
     except ModuleNotFoundError:

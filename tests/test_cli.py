@@ -537,6 +537,7 @@ def test_verify_refuses_bad_trust_values(homes: dict[str, Path], tmp_path: Path)
     out = issue_chain(homes, tmp_path)
     refused(pact("verify", out, "--trust", "sha256:abc"), "--trust", "not an identity id")
     refused(pact("verify", out, "--trust", "nobody"), "--trust")
+    refused(pact("verify", out, "--trust", "bob.pub"), "bob.pub: no such public identity file")
     refused(pact("verify", out), "--trust")
 
 
@@ -750,6 +751,13 @@ def test_request_under_a_revoked_or_foreign_chain_is_refused(
 
 
 # -- usage errors and parsing helpers -----------------------------------------------------
+
+
+def test_help_lists_every_command() -> None:
+    result = pact("--help")
+    assert result.exit_code == 0
+    for command in ("init", "show", "delegate", "inspect", "verify", "revoke", "request"):
+        assert f"  {command} " in result.stdout
 
 
 def test_usage_errors_are_one_line() -> None:
