@@ -2,11 +2,11 @@
 
 ::
 
+    CreatePull = Depends(require_capability("github:pr:create,repo={owner}/{repo}"))
+
     @app.post("/repos/{owner}/{repo}/pulls")
     async def create_pull(
-        owner: str,
-        repo: str,
-        principal: Principal = Depends(require_capability("github:pr:create,repo={owner}/{repo}")),
+        owner: str, repo: str, principal: Annotated[Principal, CreatePull]
     ) -> dict[str, str]: ...
 
 ``PactMiddleware`` finds the declaration in the route's dependencies before it calls

@@ -203,9 +203,9 @@ class RouteRequirements:
         for path, route, params in _walk(app_routes, "", frozenset(), 0):
             if self.is_public(path):
                 continue
-            if route is None:  # a mount whose application has no routes to look into
-                if not self._mapped(path + "/{path}"):
-                    undeclared.append(f"mount {path}")
+            if route is None:  # nothing to look into: only the map can declare
+                if not self._mapped(path):
+                    undeclared.append(f"* {path}")
                 continue
             declared = self._declared_by(route)
             templates = [r for rs in (declared.default, *declared.by_method.values()) for r in rs]
@@ -282,16 +282,37 @@ def _convert(
     return params
 
 
+def _expand(routes: Iterable[BaseRoute]) -> Iterator[BaseRoute]:
+    """The routes, with FastAPI's included routers replaced by the routes they stand for.
+
+    Since FastAPI 0.16x, ``include_router`` adds one route that dispatches to the
+    router's routes, each seen through an "effective" context that carries the include's
+    prefix and dependencies. Its public ``effective_route_contexts`` lists them, in the
+    order FastAPI matches them. Should that change, the included router is matched as
+    an opaque route that declares nothing: refused, never let through.
+    """
+    for route in routes:
+        contexts = getattr(route, "effective_route_contexts", None)
+        if not callable(contexts):
+            yield route
+            continue
+        for context in contexts():
+            # Non-FastAPI routes (a Mount, a plain Route) keep their Starlette form.
+            inner = getattr(context, "starlette_route", None)
+            yield inner if inner is not None else context
+
+
 def _match(
     scope: Scope, routes: Sequence[BaseRoute], depth: int
 ) -> tuple[BaseRoute, Mapping[str, Any]] | None:
     """The route Starlette's router would dispatch to, with its path parameters.
 
     As the router does: the first full match wins, else the first partial one (a
-    method mismatch, which the application answers with 405).
+    method mismatch, which the application answers with 405). A full match on a mount
+    ends the search there, found inside or not.
     """
     partial: tuple[BaseRoute, Mapping[str, Any]] | None = None
-    for route in routes:
+    for route in _expand(routes):
         try:
             match, child = route.matches(scope)
         except ValueError:  # a path convertor refusing its value (see _convert)
@@ -299,9 +320,9 @@ def _match(
         if match is Match.NONE:
             continue
         if isinstance(route, (Mount, Host)):
-            if match is Match.FULL and depth < _MAX_MOUNT_DEPTH:
-                return _match({**scope, **child}, route.routes, depth + 1)
-            return None
+            if depth >= _MAX_MOUNT_DEPTH:
+                return None
+            return _match({**scope, **child}, route.routes, depth + 1)
         found = (route, child.get("path_params", {}))
         if match is Match.FULL:
             return found
@@ -313,21 +334,29 @@ def _match(
 def _walk(
     routes: Sequence[BaseRoute], prefix: str, params: frozenset[str], depth: int
 ) -> Iterator[tuple[str, BaseRoute | None, frozenset[str]]]:
-    """Every endpoint route with its full path and the parameters available to it."""
-    for route in routes:
+    """Every endpoint route with its full path and the parameters available to it.
+
+    ``None`` in place of a route marks what cannot be looked into: a mounted app
+    without routes, or a route of an unknown kind.
+    """
+    for route in _expand(routes):
         if isinstance(route, (Mount, Host)):
             names = params | (set(route.param_convertors) - {"path"})
             full = prefix + route.path if isinstance(route, Mount) else prefix
             inner = route.routes
             if not inner and isinstance(route, Mount):
-                yield full, None, names
+                yield full + "/{path}", None, names
             elif depth < _MAX_MOUNT_DEPTH:
                 yield from _walk(inner, full, frozenset(names), depth + 1)
         elif isinstance(route, WebSocketRoute):
             continue  # the middleware refuses WebSocket connections unless public
-        elif hasattr(route, "endpoint") and hasattr(route, "path"):
-            convertors = getattr(route, "param_convertors", {})
-            yield prefix + route.path, route, params | frozenset(convertors)
+        else:
+            path = getattr(route, "path", None)
+            if isinstance(path, str):
+                convertors = getattr(route, "param_convertors", {})
+                yield prefix + path, route, params | frozenset(convertors)
+            else:
+                yield f"{prefix} ({type(route).__name__})", None, params
 
 
 def _declarations(route: BaseRoute) -> _Declared:

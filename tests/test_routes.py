@@ -11,7 +11,7 @@ from starlette.endpoints import HTTPEndpoint
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
-from starlette.routing import Host, Mount, Route, Router, WebSocketRoute
+from starlette.routing import BaseRoute, Host, Match, Mount, Route, Router, WebSocketRoute
 
 from pact_asgi.capability import CapabilityTemplate
 from pact_asgi.principal import Principal
@@ -231,7 +231,15 @@ def test_review_lists_what_declares_nothing():
         WebSocketRoute("/ws", endpoint),
     ]
     requirements = RouteRequirements({"GET /mapped/{id}": "m"}, public=["/health"])
-    assert requirements.review(routes) == ["POST /bare", "mount /static", "GET,HEAD /sub/inner"]
+    assert requirements.review(routes) == ["POST /bare", "* /static/{path}", "GET,HEAD /sub/inner"]
+
+
+def test_review_reports_a_route_it_cannot_look_into():
+    class Opaque(BaseRoute):
+        def matches(self, scope: Any) -> tuple[Match, dict[str, Any]]:
+            return Match.NONE, {}
+
+    assert RouteRequirements().review([Mount("/m", routes=[Opaque()])]) == ["* /m (Opaque)"]
 
 
 def test_review_refuses_a_template_parameter_the_path_lacks():
