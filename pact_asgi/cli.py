@@ -44,7 +44,15 @@ from pact_asgi.identity import ENTITY_TYPES, Entity, Identity
 from pact_asgi.revocation import Revocation, revocation_map
 from pact_asgi.trust import TrustedRoots
 
-__all__ = ["cli", "main"]
+__all__ = [
+    "CommandError",
+    "Home",
+    "VerificationFailed",
+    "cli",
+    "main",
+    "parse_ttl",
+    "split_capabilities",
+]
 
 MAX_FILE_BYTES = 1024 * 1024
 MAX_TTL = timedelta(days=366)
