@@ -387,3 +387,22 @@ def test_session_module_imports_without_httpx() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "no httpx"
+
+
+def test_open_refuses_a_chain_already_at_the_link_limit() -> None:
+    holders = [HUMAN] + [Identity.from_seed(test_seed(f"session-long-{i}")) for i in range(8)]
+    chain: list[Delegation] = []
+    for i in range(8):
+        chain.append(
+            Delegation.issue(
+                holders[i],
+                holders[i + 1],
+                ["api:read"],
+                ttl=timedelta(hours=1),
+                max_chain_depth=9 - i,
+                parent=chain or None,
+                now=T0,
+            )
+        )
+    with pytest.raises(ValueError, match="limit of 8"):
+        Session.open(holders[8], chain, now=T0)
