@@ -23,6 +23,8 @@ from middleware_kit import (
     provider_app,
     sign,
 )
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from pact_asgi.revocation import Revocation
 from pact_asgi.stores import RedisReplayCache, RedisRevocationStore
@@ -89,7 +91,10 @@ def refusing_port() -> Iterator[int]:
 
 @pytest.fixture
 async def redis_down(refusing_port) -> AsyncIterator[redis.asyncio.Redis]:
-    down = redis.asyncio.Redis(host="127.0.0.1", port=refusing_port, socket_timeout=1)
+    # No retries: the default backoff would only make the test slow.
+    down = redis.asyncio.Redis(
+        host="127.0.0.1", port=refusing_port, socket_timeout=1, retry=Retry(NoBackoff(), 0)
+    )
     yield down
     await down.aclose()
 
