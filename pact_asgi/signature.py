@@ -426,7 +426,7 @@ def _build_base(
             raise _error(ErrorCode.SIGNATURE_MALFORMED, f"unknown signature parameter {key}")
         if type(param) is int:
             serialized.append(f";{key}={param}")
-        elif isinstance(param, str) and type(param) is str:
+        elif type(param) is str:
             serialized.append(f";{key}={_sf_string(param)}")
         else:
             raise _error(ErrorCode.SIGNATURE_MALFORMED, f"{key} is neither integer nor string")
@@ -556,11 +556,13 @@ class RequestVerifier:
             if not _FIELD_VALUE.fullmatch(chain_header):
                 raise _error(ErrorCode.SIGNATURE_MALFORMED, "Pact-Chain has invalid characters")
             links = decode_chain(chain_header, limits=self.limits)
+            if links[-1].to_entity.id != key_id:  # before the link signatures are checked
+                raise _error(ErrorCode.KEYID_MISMATCH, "keyid is not the chain's agent", key_id)
             chain = verify_links(links, limits=self.limits)
+        elif found.agent_id != key_id:
+            raise _error(ErrorCode.KEYID_MISMATCH, "keyid is not the chain's agent", key_id)
         else:
             chain = found
-        if chain.agent_id != key_id:
-            raise _error(ErrorCode.KEYID_MISMATCH, "keyid is not the chain's agent", key_id)
 
         # RFC 9421 §3.2: rebuild the signature base and verify it with the agent's key.
         # The signature covers Content-Digest, not the body, so this needs no body yet.

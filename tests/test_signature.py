@@ -884,6 +884,28 @@ def test_keyid_mismatch() -> None:
     refused(ErrorCode.KEYID_MISMATCH, headers)
 
 
+def test_keyid_mismatch_with_a_cached_chain() -> None:
+    shared = verifier()
+    check(signed(), using=shared)
+    headers = crafted("pact=" + COMPONENTS + params(keyid=HUMAN.id))
+    refused(ErrorCode.KEYID_MISMATCH, headers, using=shared)
+
+
+def test_keyid_mismatch_is_found_before_the_link_signatures(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[int] = []
+    real = Delegation.verify_signature
+
+    def counting(self: Delegation) -> bool:
+        calls.append(1)
+        return real(self)
+
+    monkeypatch.setattr(Delegation, "verify_signature", counting)
+    refused(ErrorCode.KEYID_MISMATCH, crafted("pact=" + COMPONENTS + params(keyid=HUMAN.id)))
+    assert calls == []
+
+
 def test_authority_mismatch_for_another_host() -> None:
     headers = signed(url=f"https://other.example{PATH}?{QUERY}")
     refused(ErrorCode.AUTHORITY_MISMATCH, headers, authority="other.example")
