@@ -60,10 +60,11 @@ def parse_time(text: object, field: str) -> datetime:
         raise MalformedError(ErrorCode.MALFORMED_TIME, f"{field} is not an RFC 3339 time")
     normal = text.upper().replace("Z", "+00:00")
     try:
-        moment = datetime.fromisoformat(normal)
-    except ValueError as exc:
+        # OverflowError: an offset that moves 0001-01-01 or 9999-12-31 out of range.
+        moment = datetime.fromisoformat(normal).astimezone(timezone.utc)
+    except (ValueError, OverflowError) as exc:
         raise MalformedError(ErrorCode.MALFORMED_TIME, f"{field} is not a valid time") from exc
-    return moment.astimezone(timezone.utc)
+    return moment
 
 
 def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

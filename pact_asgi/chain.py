@@ -203,7 +203,8 @@ def check_current(
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    too_early = verified.not_before is not None and now < verified.not_before - skew
+    # now + skew, not not_before - skew: a wire time near year 1 cannot overflow.
+    too_early = verified.not_before is not None and now + skew < verified.not_before
     if too_early or now >= verified.expires_at:
         _raise_window(verified, now, skew)
     if revoked:
@@ -219,7 +220,7 @@ def _raise_window(verified: VerifiedChain, now: datetime, skew: timedelta) -> No
                 link=i,
                 delegation_id=link.id,
             )
-        if link.not_before is not None and now < link.not_before - skew:
+        if link.not_before is not None and now + skew < link.not_before:
             raise DelegationError(
                 ErrorCode.DELEGATION_NOT_YET_VALID,
                 f"link {i} is not valid yet",
@@ -280,6 +281,8 @@ def verify_chain(
         TypeError: ``trust`` is async; use :func:`averify_chain`.
     """
     policy = as_trust_policy(trust)
+    if policy.is_async:  # a configuration error, reported whatever the chain holds
+        raise TypeError("this trust policy is async: use averify_chain or the middleware")
     verified = verify_links(chain, limits=limits)
     check_current(verified, now=now or datetime.now(timezone.utc), skew=skew, revoked=revoked)
     return _accepted(verified, policy.resolve(verified.root))

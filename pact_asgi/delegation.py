@@ -124,7 +124,12 @@ class Delegation:
             raise ValueError("a delegation grants at least one capability")
         if max_chain_depth < 1:
             raise ValueError("max_chain_depth must be at least 1")
-        granted = tuple(Capability.parse(text) for text in capabilities)
+        if len(capabilities) > DEFAULT_LIMITS.max_capabilities:
+            raise ValueError(f"at most {DEFAULT_LIMITS.max_capabilities} capabilities per link")
+        try:
+            granted = tuple(Capability.parse(text) for text in capabilities)
+        except MalformedError as exc:  # the caller's mistake, not hostile input
+            raise ValueError(f"invalid capability: {exc}") from exc
         moment = (now or datetime.now(timezone.utc)).replace(microsecond=0)
         expires = moment + ttl
         if isinstance(parent, Delegation):

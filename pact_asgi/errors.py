@@ -250,9 +250,7 @@ class StoreUnavailableError(PactError):
 
     status = 503
     title = "Service Unavailable"
-    codes = _codes(
-        ErrorCode.REPLAY_STORE_UNAVAILABLE, ErrorCode.REVOCATION_STORE_UNAVAILABLE
-    )
+    codes = _codes(ErrorCode.REPLAY_STORE_UNAVAILABLE, ErrorCode.REVOCATION_STORE_UNAVAILABLE)
 
 
 class AuthorizationError(PactError):

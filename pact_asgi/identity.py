@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from pact_asgi._encoding import b64url_decode, b64url_encode, loads_strict
+from pact_asgi._encoding import _check_text, b64url_decode, b64url_encode, loads_strict
 from pact_asgi.errors import ErrorCode, IdentityError, MalformedError, PactError
 
 __all__ = ["ENTITY_TYPES", "Entity", "Identity", "derive_id", "test_seed"]
@@ -123,6 +123,7 @@ class Entity:
             raise MalformedError(ErrorCode.MALFORMED_DOCUMENT, "entity type is unknown")
         if not isinstance(ident, str) or not isinstance(name, str):
             raise MalformedError(ErrorCode.MALFORMED_DOCUMENT, "entity fields must be strings")
+        _check_text(name)  # a lone surrogate has no UTF-8 form, so RFC 8785 cannot sign it
         if "name" in data and name == "":
             # pact-auth omits an empty name; accepting "" too would give two encodings.
             raise MalformedError(ErrorCode.MALFORMED_DOCUMENT, "empty entity name is omitted")

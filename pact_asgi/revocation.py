@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from pact_asgi._encoding import (
+    _check_text,
     b64url_decode,
     b64url_encode,
     canonical,
@@ -88,6 +89,8 @@ class Revocation:
             raise _malformed("reason must be a non-empty string when present")
         if len(reason) > _MAX_REASON:
             raise _malformed("reason is too long")
+        for text in (data["delegation_id"], data["revoked_by"], reason):
+            _check_text(text)  # RFC 8785 cannot serialise a lone surrogate
         signature = b64url_decode(data["signature"])
         if len(signature) != 64:
             raise MalformedError(ErrorCode.MALFORMED_ENCODING, "signature is not 64 bytes")

@@ -114,6 +114,9 @@ def as_trust_policy(value: TrustPolicy | Resolver) -> TrustPolicy:
     """Accept a policy as is, or wrap a resolver function in :class:`TrustResolver`."""
     if isinstance(value, TrustPolicy):
         return value
+    if isinstance(value, type) and issubclass(value, TrustPolicy):
+        # Called as a resolver, the class would return an instance: every root accepted.
+        raise TypeError(f"trust takes a policy instance, {value.__name__}(...), not a class")
     if callable(value):
         return TrustResolver(value)
     raise TypeError("trust must be a TrustPolicy (TrustedRoots, AnyRoot) or a resolver")
