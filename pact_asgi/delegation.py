@@ -166,6 +166,10 @@ class Delegation:
             "signature": "",
         }
         if not_before is not None:
+            if not_before.tzinfo is None:
+                raise ValueError("not_before must be timezone-aware")
+            if not_before >= expires:
+                raise ValueError("not_before must come before the expiry")
             wire["constraints"]["not_before"] = format_time(not_before)
         wire["signature"] = b64url_encode(issuer.sign(canonical(wire)))
         return cls.from_dict(wire)

@@ -55,6 +55,8 @@ class Revocation:
         """Sign a revocation of ``delegation_id`` by ``revoker``."""
         if not isinstance(delegation_id, str) or not delegation_id:
             raise ValueError("delegation_id must be a non-empty string")
+        if len(reason) > _MAX_REASON:
+            raise ValueError(f"reason is longer than {_MAX_REASON} characters")
         wire: dict[str, Any] = {
             "type": "revocation",
             "delegation_id": delegation_id,

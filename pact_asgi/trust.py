@@ -98,6 +98,8 @@ class TrustResolver(TrustPolicy):
             raise TypeError("this resolver is async: use averify_chain or the middleware")
         result: object = self._resolver(root.id)
         if inspect.isawaitable(result):
+            if inspect.iscoroutine(result):
+                result.close()  # never awaited: close it rather than leak a warning
             raise TypeError("the resolver returned an awaitable: use averify_chain")
         return result
 

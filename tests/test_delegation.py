@@ -277,3 +277,10 @@ def test_lone_surrogate_name_cannot_reach_the_canonicalizer():
     wire["to"]["name"] = "bot\udc80"
     with pytest.raises(MalformedError):
         Delegation.from_dict(wire)
+
+
+def test_issue_refuses_not_before_after_expiry():
+    issuer, delegate = Identity.generate(type="human"), Identity.generate()
+    start = datetime.now(timezone.utc) + timedelta(hours=2)
+    with pytest.raises(ValueError, match="not_before"):
+        Delegation.issue(issuer, delegate, ["api:read"], ttl=timedelta(hours=1), not_before=start)

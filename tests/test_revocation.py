@@ -198,3 +198,9 @@ def test_from_dict_is_strict(mutate, code):
 def test_from_dict_needs_an_object(value):
     with pytest.raises(MalformedError):
         Revocation.from_dict(value)
+
+
+def test_issue_refuses_overlong_reason():
+    revoker = Identity.generate(type="human")
+    with pytest.raises(ValueError, match="reason is longer"):
+        Revocation.issue(revoker, "d-" + "0" * 32, reason="x" * 1025)
