@@ -190,7 +190,7 @@ class CoverBudget:
 
     __slots__ = ("states",)
 
-    def __init__(self, states: int = 8192) -> None:
+    def __init__(self, states: int = 4096) -> None:
         self.states = states
 
 

@@ -471,7 +471,10 @@ class RequestVerifier:
     this provider serves; a request signed for any other is refused. Passing
     ``authorities=None`` explicitly turns that check off, which lets a signature made
     for another host be replayed here: do it only behind something that already pins
-    the host.
+    the host. ``trust``, when given, is asked :meth:`~pact_asgi.TrustPolicy.may_accept`
+    before the links of a chain not seen before are verified, so that a chain from a
+    root that is surely refused costs no link signatures; the trust decision itself is
+    still made per request by :meth:`accept`.
     """
 
     def __init__(
@@ -482,6 +485,7 @@ class RequestVerifier:
         clock_skew: timedelta = DEFAULT_SKEW,
         chain_cache_size: int = 4096,
         limits: ChainLimits = DEFAULT_LIMITS,
+        trust: TrustPolicy | None = None,
     ) -> None:
         if authorities is None:
             logger.warning("RequestVerifier: authority check disabled (authorities=None)")
@@ -505,6 +509,8 @@ class RequestVerifier:
         self._max_age_s = max_age.total_seconds()
         self._skew_s = clock_skew.total_seconds()
         self._cache = _ChainCache(chain_cache_size)
+        # Asked before the links of an unseen chain are verified (see TrustPolicy.may_accept).
+        self._prefilter = trust.may_accept if trust is not None else None
 
     def begin(
         self,
@@ -558,6 +564,12 @@ class RequestVerifier:
             links = decode_chain(chain_header, limits=self.limits)
             if links[-1].to_entity.id != key_id:  # before the link signatures are checked
                 raise _error(ErrorCode.KEYID_MISMATCH, "keyid is not the chain's agent", key_id)
+            root = links[0].from_entity
+            if self._prefilter is not None and not self._prefilter(root):
+                # A stranger's chain costs no link signatures and no pattern comparisons.
+                raise TrustError(
+                    ErrorCode.UNTRUSTED_ROOT, "root authority is not trusted", key_id=root.id
+                )
             chain = verify_links(links, limits=self.limits)
         elif found.agent_id != key_id:
             raise _error(ErrorCode.KEYID_MISMATCH, "keyid is not the chain's agent", key_id)

@@ -40,6 +40,15 @@ class TrustPolicy(ABC):
     def resolve(self, root: Entity) -> object | None:
         """The account for an accepted root, or ``None`` to refuse it."""
 
+    def may_accept(self, root: Entity) -> bool:
+        """A cheap, synchronous first answer: False only for a root that is surely refused.
+
+        Verifiers ask it before the costly checks of a chain not seen before, so that a
+        stranger's self-signed chain costs no signature or narrowing work. The default
+        knows nothing and says True; the real decision is still :meth:`resolve`.
+        """
+        return True
+
     async def aresolve(self, root: Entity) -> object | None:
         """Async form of :meth:`resolve`."""
         return self.resolve(root)
@@ -61,6 +70,10 @@ class TrustedRoots(TrustPolicy):
     def resolve(self, root: Entity) -> object | None:
         """The root's id when it is one of the trusted roots, else ``None``."""
         return root.id if root.id in self.ids else None
+
+    def may_accept(self, root: Entity) -> bool:
+        """Whether the root is one of the trusted roots."""
+        return root.id in self.ids
 
     def __repr__(self) -> str:
         return f"TrustedRoots({sorted(self.ids)!r})"

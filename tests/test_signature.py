@@ -24,6 +24,7 @@ from http_message_signatures.algorithms import ED25519
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pact_asgi._encoding import b64url_encode
 from pact_asgi.chain import encode_chain
 from pact_asgi.delegation import ChainLimits, Delegation
 from pact_asgi.digest import content_digest
@@ -1108,3 +1109,20 @@ def _parses(value: str) -> bool:
     except (ValueError, IndexError):
         return False
     return True
+
+
+def test_trust_prefilter_refuses_a_strangers_chain_before_its_links() -> None:
+    # STRANGER's own chain with a broken link signature: with the prefilter the verifier
+    # refuses it as untrusted before any link signature is checked.
+    root = Delegation.issue(STRANGER, AGENT, ["github:*"], ttl=timedelta(days=1), now=NOW)
+    document = root.to_dict()
+    document["signature"] = b64url_encode(bytes(64))
+    forged = [Delegation.from_dict(document)]
+    headers = signed(chain=forged)
+    refused(ErrorCode.DELEGATION_SIGNATURE_INVALID, headers)
+    refused(ErrorCode.UNTRUSTED_ROOT, headers, using=verifier(trust=TRUST))
+
+
+def test_trust_prefilter_lets_trusted_chains_through() -> None:
+    accepted = check(signed(), using=verifier(trust=TRUST))
+    assert accepted.chain.root_id == HUMAN.id

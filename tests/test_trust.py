@@ -162,3 +162,11 @@ async def test_custom_policy_gets_async_form_for_free():
     assert await policy.aresolve(ALICE.entity) == ALICE.id
     agent = Identity.from_seed(test_seed("agent-1")).entity
     assert await policy.aresolve(agent) is None
+
+
+def test_may_accept_is_a_cheap_first_answer():
+    stranger = Identity.generate(type="human")
+    assert TrustedRoots([ALICE]).may_accept(ALICE.entity)
+    assert not TrustedRoots([ALICE]).may_accept(stranger.entity)
+    # Policies that cannot answer cheaply leave the decision to resolve().
+    assert TrustResolver(lambda root_id: None).may_accept(stranger.entity)
