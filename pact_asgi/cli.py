@@ -327,8 +327,15 @@ def _span(delta: timedelta) -> str:
     return f"{seconds}s"
 
 
+def _printable(text: str) -> str:
+    # Names come from files others wrote: show control characters, never obey them.
+    if text.isprintable():
+        return text
+    return text.encode("unicode_escape").decode("ascii")
+
+
 def _who(entity: Entity) -> str:
-    label = f"{entity.name} " if entity.name else ""
+    label = f"{_printable(entity.name)} " if entity.name else ""
     return f"{label}({entity.type}) {entity.id}"
 
 
@@ -421,7 +428,7 @@ def show(home: Home, entity_file: Path | None, key_path: Path | None) -> None:
         files = [("private key", key_file), ("public file", key_file.with_suffix(".pub"))]
     click.echo(f"id          {entity.id}")
     click.echo(f"type        {entity.type}")
-    click.echo(f"name        {entity.name or '-'}")
+    click.echo(f"name        {_printable(entity.name) or '-'}")
     click.echo(f"public key  {entity.public_key}")
     for label, path in files:
         click.echo(f"{label:<11} {path}")

@@ -829,3 +829,17 @@ def test_module_without_click_names_the_extra() -> None:
     )
     assert result.returncode != 0
     assert "pip install 'pact-asgi[cli]'" in result.stderr
+
+
+def test_inspect_escapes_control_characters_in_names(tmp_path: Path) -> None:
+    # A chain file is written by others: a name must not drive the terminal.
+    human = Identity.generate(type="human", name="evil\x1b[2J\x07")
+    agent = Identity.generate(name="bot")
+    chain = [Delegation.issue(human, agent, ["api:read"], ttl=timedelta(hours=1))]
+    path = tmp_path / "chain.json"
+    path.write_text(json.dumps([link.to_dict() for link in chain]))
+    result = pact("inspect", path)
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.stdout
+    assert "\x07" not in result.stdout
+    assert "evil\\x1b[2J\\x07" in result.stdout
