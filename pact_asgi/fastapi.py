@@ -33,7 +33,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 from pact_asgi.capability import CapabilityTemplate
 from pact_asgi.principal import Principal, get_principal
-from pact_asgi.routes import REQUIREMENT_ATTRIBUTE, authorize
+from pact_asgi.routes import REQUIREMENT_ATTRIBUTE, Requirement, authorize
 
 __all__ = [
     "SCHEME_NAME",
@@ -59,6 +59,7 @@ class CapabilityRequirement(SecurityBase):
 
     def __init__(self, template: str, *, scheme_name: str = SCHEME_NAME) -> None:
         self.template = CapabilityTemplate.parse(template)
+        self.requirement = Requirement.of(self.template, f"require_capability({template!r})")
         self.model = HTTPBase(scheme="Pact", description=_DESCRIPTION)
         self.scheme_name = scheme_name
         # What PactMiddleware looks for in a route's dependencies.
@@ -71,7 +72,7 @@ class CapabilityRequirement(SecurityBase):
             RuntimeError: the middleware did not verify this request.
             HTTPException: 403 when the capability is not covered.
         """
-        return authorize(request, (self.template,))
+        return authorize(request, self.requirement)
 
     def __repr__(self) -> str:
         return f"require_capability({self.template.text!r})"

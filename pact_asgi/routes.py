@@ -22,8 +22,8 @@ import functools
 import inspect
 import logging
 import re
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from starlette.convertors import Convertor
@@ -53,10 +53,12 @@ REQUIREMENT_ATTRIBUTE = "__pact_capabilities__"
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 Found = list[tuple["Requirement", Mapping[str, Any]]]
 """Matching declarations with the path parameters each is filled from."""
+_Matched = tuple[Match, BaseRoute, Mapping[str, Any]]
 
 _METHOD = re.compile(r"[A-Z]+|\*")
 _HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
 _MAX_MOUNT_DEPTH = 32
+_FILLED_PER_REQUIREMENT = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +68,16 @@ class Requirement:
     template: CapabilityTemplate
     source: str
     fixed: Capability | None = None  # the filled capability when there are no parameters
+    names: tuple[str, ...] = ()  # the template's parameters, in a fixed order
+    _filled: dict[tuple[object, ...], Capability] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @classmethod
     def of(cls, template: CapabilityTemplate, source: str) -> Requirement:
         """A requirement; a template without parameters is filled once, here."""
         fixed = None if template.parameters else template.fill({})
-        return cls(template, source, fixed)
+        return cls(template, source, fixed, tuple(sorted(template.parameters)))
 
     def capability(self, params: Mapping[str, Any]) -> Capability:
         """The required capability for these path parameters; values stay literal.
@@ -81,7 +87,18 @@ class Requirement:
                 a scope segment.
         """
         fixed = self.fixed
-        return fixed if fixed is not None else self.template.fill(params)
+        if fixed is not None:
+            return fixed
+        # Filling builds a capability (about 8 µs); an agent tends to repeat its paths.
+        # The type is part of the key: 5 and 5.0 are equal but fill differently.
+        key = tuple((type(value), value) for value in map(params.get, self.names))
+        found = self._filled.get(key)
+        if found is None:
+            found = self.template.fill(params)  # raises, and so caches nothing, when refused
+            if len(self._filled) >= _FILLED_PER_REQUIREMENT:
+                self._filled.clear()  # bounded; whatever the paths, memory stays small
+            self._filled[key] = found
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,10 +201,10 @@ class RouteRequirements:
         if app_routes:
             matched = _match(scope, app_routes, 0)
             if matched is not None:
-                route, params = matched
+                _, route, params = matched
                 declared = self._declared_by(route)
-                requirements = declared.by_method.get(method, declared.default)
-                found.extend((requirement, params) for requirement in requirements)
+                for requirement in declared.by_method.get(method, declared.default):
+                    found.append((requirement, params))
         return found
 
     def review(self, app_routes: Sequence[BaseRoute]) -> list[str]:
@@ -302,17 +319,21 @@ def _expand(routes: Iterable[BaseRoute]) -> Iterator[BaseRoute]:
             yield inner if inner is not None else context
 
 
-def _match(
-    scope: Scope, routes: Sequence[BaseRoute], depth: int
-) -> tuple[BaseRoute, Mapping[str, Any]] | None:
+def _match(scope: Scope, routes: Iterable[BaseRoute], depth: int) -> _Matched | None:
     """The route Starlette's router would dispatch to, with its path parameters.
 
     As the router does: the first full match wins, else the first partial one (a
     method mismatch, which the application answers with 405). A full match on a mount
     ends the search there, found inside or not.
     """
-    partial: tuple[BaseRoute, Mapping[str, Any]] | None = None
-    for route in _expand(routes):
+    partial: _Matched | None = None
+    for route in routes:
+        if hasattr(route, "effective_route_contexts"):  # a FastAPI included router
+            inner = _match(scope, _expand((route,)), depth)
+            if inner is not None and inner[0] is Match.FULL:
+                return inner
+            partial = partial or inner
+            continue
         try:
             match, child = route.matches(scope)
         except ValueError:  # a path convertor refusing its value (see _convert)
@@ -323,11 +344,10 @@ def _match(
             if depth >= _MAX_MOUNT_DEPTH:
                 return None
             return _match({**scope, **child}, route.routes, depth + 1)
-        found = (route, child.get("path_params", {}))
+        found = (match, route, child.get("path_params", {}))
         if match is Match.FULL:
             return found
-        if partial is None:
-            partial = found
+        partial = partial or found
     return partial
 
 
@@ -411,23 +431,22 @@ def _has_dot_segment(path: str) -> bool:
     return any(segment in (".", "..") for segment in path.split("/"))
 
 
-def authorize(connection: HTTPConnection, templates: Collection[CapabilityTemplate]) -> Principal:
-    """Check at the endpoint that the verified principal holds every template's capability.
+def authorize(connection: HTTPConnection, requirement: Requirement) -> Principal:
+    """Check at the endpoint that the verified principal holds the required capability.
 
     Defense in depth behind the middleware, which already checked the same thing.
 
     Raises:
         RuntimeError: the middleware did not verify this request (it is not let through).
-        HTTPException: 403 when a capability is not covered.
+        HTTPException: 403 when the capability is not covered.
     """
     principal = get_principal(connection)
-    for template in templates:
-        try:
-            required = template.fill(connection.path_params)
-        except PactError:
-            raise HTTPException(403, "capability_denied") from None
-        if find_cover(principal.capabilities, required) is None:
-            raise HTTPException(403, "capability_denied")
+    try:
+        required = requirement.capability(connection.path_params)
+    except PactError:
+        raise HTTPException(403, "capability_denied") from None
+    if find_cover(principal.capabilities, required) is None:
+        raise HTTPException(403, "capability_denied")
     return principal
 
 
@@ -451,19 +470,20 @@ def requires_capability(template: str) -> Callable[[Endpoint], Endpoint]:
             setattr(endpoint, REQUIREMENT_ATTRIBUTE, declared)
             return endpoint
         index = _request_index(endpoint)
+        requirement = Requirement.of(parsed, f"@requires_capability on {endpoint.__qualname__}")
         guarded: Callable[..., Any]
         if inspect.iscoroutinefunction(endpoint):
 
             @functools.wraps(endpoint)
             async def guarded(*args: Any, **kwargs: Any) -> Any:
-                authorize(_request_arg(args, kwargs, index), (parsed,))
+                authorize(_request_arg(args, kwargs, index), requirement)
                 return await endpoint(*args, **kwargs)
 
         else:
 
             @functools.wraps(endpoint)
             def guarded(*args: Any, **kwargs: Any) -> Any:
-                authorize(_request_arg(args, kwargs, index), (parsed,))
+                authorize(_request_arg(args, kwargs, index), requirement)
                 return endpoint(*args, **kwargs)
 
         setattr(guarded, REQUIREMENT_ATTRIBUTE, declared)

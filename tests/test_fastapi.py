@@ -279,6 +279,33 @@ async def test_include_router_prefix_and_dependencies_apply(reached, clock, capl
     assert "/v2/" not in warning
 
 
+def test_full_match_after_a_partial_one_inside_an_included_router(clock):
+    inner = APIRouter()
+
+    @inner.get("/thing")
+    async def read_thing(
+        _: Annotated[Principal, Depends(require_capability("thing:read"))],
+    ) -> dict[str, str]:  # pragma: no cover - not the route under test
+        return {"did": "read"}
+
+    app = FastAPI()
+    app.include_router(inner, prefix="/v2")
+
+    @app.post("/v2/thing")
+    async def write_thing(
+        _: Annotated[Principal, Depends(require_capability("thing:write"))],
+    ) -> dict[str, str]:
+        return {"did": "write"}
+
+    app.add_middleware(
+        PactMiddleware, trust=TrustedRoots([ROOT.id]), authorities=[HOST], clock=clock
+    )
+    writer = chain_of(["thing:write"])
+    with TestClient(app, base_url=BASE_URL) as http:
+        response = http.post("/v2/thing", headers=sign("POST", "/v2/thing", chain=writer))
+    assert response.json() == {"did": "write"}
+
+
 def test_requirement_object():
     requirement = require_capability("api:write,max_cost<100")
     assert isinstance(requirement, CapabilityRequirement)

@@ -14,9 +14,11 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import BaseRoute, Host, Match, Mount, Route, Router, WebSocketRoute
 
 from pact_asgi.capability import CapabilityTemplate
+from pact_asgi.errors import PactError
 from pact_asgi.principal import Principal
 from pact_asgi.routes import (
     REQUIREMENT_ATTRIBUTE,
+    Requirement,
     RouteRequirements,
     authorize,
     requires_capability,
@@ -348,5 +350,25 @@ def test_decorator_needs_a_request_parameter_and_a_valid_template():
 
 
 def test_authorize_without_principal_is_a_runtime_error():
+    requirement = Requirement.of(CapabilityTemplate.parse("items:read"), "test")
     with pytest.raises(RuntimeError):
-        authorize(request_with(None, {}), ())
+        authorize(request_with(None, {}), requirement)
+
+
+def test_filled_capabilities_are_remembered_per_parameter_values():
+    requirement = Requirement.of(CapabilityTemplate.parse("items:read,id={id}"), "test")
+    first = requirement.capability({"id": 5})
+    assert requirement.capability({"id": 5}) is first
+    assert str(requirement.capability({"id": 5.0})) == "items:read,id=5.0"  # 5 == 5.0
+    assert str(requirement.capability({"id": "5"})) == "items:read,id=5"
+    for n in range(3000):
+        requirement.capability({"id": n})
+    assert len(requirement._filled) <= 1024
+
+
+def test_a_refused_parameter_is_not_remembered():
+    requirement = Requirement.of(CapabilityTemplate.parse("{service}:read"), "test")
+    for _ in range(2):
+        with pytest.raises(PactError):
+            requirement.capability({"service": "*"})
+    assert requirement._filled == {}
