@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,8 +43,6 @@ __all__ = [
     "requires_capability",
     "route_path",
 ]
-
-logger = logging.getLogger(__name__)
 
 REQUIREMENT_ATTRIBUTE = "__pact_capabilities__"
 """Attribute holding a tuple of :class:`CapabilityTemplate` on a declaring callable."""
