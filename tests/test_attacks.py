@@ -295,6 +295,23 @@ async def test_tampered_host_served_here_too(app, reached):
     refused(response, 401, "signature_invalid", reached)
 
 
+async def test_two_host_fields(app, reached):
+    headers = [(k.lower().encode(), v.encode()) for k, v in sign("GET", "/items/1").items()]
+    headers += [(b"host", HOST.encode()), (b"host", b"evil.test")]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await asyncio.wait_for(app(_scope("GET", b"/items/1", headers), receive, send), timeout=5)
+    body = json.loads(sent[1]["body"])
+    assert (sent[0]["status"], body["code"]) == (401, "authority_mismatch")
+    assert len(reached) == 0
+
+
 async def test_request_signed_for_another_host(app, reached):
     headers = sign("GET", "/items/1", host="evil.test")
     response = await call(app, "GET", "/items/1", headers, host="evil.test")
