@@ -1,5 +1,7 @@
 """Shared pieces of the middleware tests: identities, chains, signing, a provider app.
 
+Loaded as a pytest plugin (tests/conftest.py), so its fixtures serve every test module.
+
 Everything is real: Ed25519 keys from deterministic seeds, delegations issued and
 signed by ``pact_asgi``, requests signed by ``sign_request``. The provider app counts
 the requests that reach a handler, so a test can prove that a refused one did not.
@@ -14,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
+import pytest
 from starlette.applications import Starlette
 from starlette.endpoints import HTTPEndpoint
 from starlette.exceptions import StarletteDeprecationWarning
@@ -135,6 +138,18 @@ class Reached:
 
     def __len__(self) -> int:
         return len(self.paths)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """A clock of its own for each test, at ``T0``."""
+    return Clock()
+
+
+@pytest.fixture
+def reached() -> Reached:
+    """A fresh count of the requests that reach a handler."""
+    return Reached()
 
 
 def provider_app(reached: Reached) -> Starlette:

@@ -58,16 +58,6 @@ ATTACK_GRANT = ["repo:write,owner=myorg", "billing:read", "items:read", "files:w
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def reached() -> Reached:
-    return Reached()
-
-
-@pytest.fixture
 def accepted() -> list[bool]:
     """Whether each request of a property test was accepted (shared by its examples)."""
     return []

@@ -109,16 +109,6 @@ def fastapi_app(reached: Reached) -> FastAPI:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def reached() -> Reached:
-    return Reached()
-
-
-@pytest.fixture
 def app(reached: Reached, clock: Clock) -> FastAPI:
     app = fastapi_app(reached)
     app.add_middleware(

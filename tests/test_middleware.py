@@ -53,16 +53,6 @@ from pact_asgi.trust import AnyRoot, TrustedRoots
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def reached() -> Reached:
-    return Reached()
-
-
-@pytest.fixture
 def app(reached: Reached, clock: Clock) -> PactMiddleware:
     return protect(provider_app(reached), clock)
 

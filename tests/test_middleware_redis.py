@@ -15,7 +15,6 @@ from middleware_kit import (
     DEFAULT_CHAIN,
     ROOT,
     T0,
-    Clock,
     Reached,
     client,
     problem,
@@ -30,11 +29,6 @@ from pact_asgi.revocation import Revocation
 from pact_asgi.stores import RedisReplayCache, RedisRevocationStore
 
 pytestmark = pytest.mark.redis
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 def instance(redis_client, redis_prefix, clock, reached):
