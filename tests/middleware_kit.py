@@ -19,7 +19,6 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.endpoints import HTTPEndpoint
-from starlette.exceptions import StarletteDeprecationWarning
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -28,7 +27,7 @@ from starlette.websockets import WebSocket
 with warnings.catch_warnings():
     # Starlette 1.x wants httpx2 behind its TestClient and warns when it falls back to
     # httpx; either serves these tests.
-    warnings.simplefilter("ignore", StarletteDeprecationWarning)
+    warnings.filterwarnings("ignore", message=".*install `httpx2`")
     from starlette.testclient import TestClient
 
 from pact_asgi.delegation import Delegation
