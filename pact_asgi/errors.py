@@ -17,7 +17,7 @@ delegation id) that goes to logs, never to clients::
     ├── SignatureError       401   the RFC 9421 request signature profile
     ├── DigestError          401   Content-Digest missing, unsupported or wrong
     ├── ReplayError          401   nonce seen before
-    ├── StoreUnavailableError 503  replay or revocation store full or failing (fail closed)
+    ├── StoreUnavailableError 503  a store or trust resolver full or failing (fail closed)
     ├── AuthorizationError   403   valid principal lacking the route's capability
     └── BodyTooLargeError    413   body beyond the configured limit
 
@@ -98,6 +98,7 @@ class ErrorCode(str, Enum):
     # Replay (ReplayError, StoreUnavailableError)
     REPLAYED = "replayed"
     REPLAY_STORE_UNAVAILABLE = "replay_store_unavailable"
+    TRUST_UNAVAILABLE = "trust_unavailable"
     REVOCATION_STORE_UNAVAILABLE = "revocation_store_unavailable"
     # Authorization (AuthorizationError)
     CAPABILITY_DENIED = "capability_denied"
@@ -246,11 +247,15 @@ class ReplayError(PactError):
 
 
 class StoreUnavailableError(PactError):
-    """The replay or revocation store is full or failing; the request is refused (fail closed)."""
+    """A replay or revocation store, or a trust resolver, failed: refused (fail closed)."""
 
     status = 503
     title = "Service Unavailable"
-    codes = _codes(ErrorCode.REPLAY_STORE_UNAVAILABLE, ErrorCode.REVOCATION_STORE_UNAVAILABLE)
+    codes = _codes(
+        ErrorCode.REPLAY_STORE_UNAVAILABLE,
+        ErrorCode.REVOCATION_STORE_UNAVAILABLE,
+        ErrorCode.TRUST_UNAVAILABLE,
+    )
 
 
 class AuthorizationError(PactError):

@@ -163,6 +163,7 @@ class PactMiddleware:
             clock_skew=_seconds(clock_skew, "clock_skew"),
             chain_cache_size=chain_cache_size,
             limits=limits,
+            trust=self.trust,
         )
         self.requirements = RouteRequirements(routes, public)
         self.clock = clock or _utc_now

@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable
 
 from pact_asgi._encoding import b64url_decode
-from pact_asgi.errors import PactError
+from pact_asgi.errors import ErrorCode, PactError, StoreUnavailableError
 from pact_asgi.identity import Entity, Identity, derive_id
 
 __all__ = ["AnyRoot", "TrustPolicy", "TrustResolver", "TrustedRoots", "as_trust_policy"]
@@ -109,7 +109,7 @@ class TrustResolver(TrustPolicy):
         """Call the resolver; an async resolver cannot be answered synchronously."""
         if self.is_async:
             raise TypeError("this resolver is async: use averify_chain or the middleware")
-        result: object = self._resolver(root.id)
+        result: object = self._call(root)
         if inspect.isawaitable(result):
             if inspect.iscoroutine(result):
                 result.close()  # never awaited: close it rather than leak a warning
@@ -118,11 +118,30 @@ class TrustResolver(TrustPolicy):
 
     async def aresolve(self, root: Entity) -> object | None:
         """Call the resolver and await it when it is async."""
-        result: object = self._resolver(root.id)
+        result: object = self._call(root)
         if inspect.isawaitable(result):
-            answer: object = await result
+            try:
+                answer: object = await result
+            except Exception as exc:
+                raise _unavailable(root) from exc
             return answer
         return result
+
+    def _call(self, root: Entity) -> object:
+        # The resolver is the provider's own code (a database, a directory). When it
+        # fails, the request is refused as unavailable (503) and the failure is logged
+        # with its traceback: neither let through nor reported as the agent's fault.
+        try:
+            return self._resolver(root.id)
+        except Exception as exc:
+            raise _unavailable(root) from exc
+
+
+def _unavailable(root: Entity) -> StoreUnavailableError:
+    logger.exception("trust resolver failed for root %s", root.id)
+    return StoreUnavailableError(
+        ErrorCode.TRUST_UNAVAILABLE, "trust resolver failed", key_id=root.id
+    )
 
 
 def as_trust_policy(value: TrustPolicy | Resolver) -> TrustPolicy:

@@ -494,6 +494,15 @@ async def test_link_whose_to_id_does_not_match_its_key(app, reached):
     refused(await call(app, "GET", "/items/1", headers), 401, "identity_mismatch", reached)
 
 
+async def test_strangers_chain_is_refused_before_its_link_signatures(app, reached):
+    # A chain rooted at an untrusted key, with a forged link: the trust pre-check answers
+    # first, so a stranger's chain costs no link signature or pattern comparison.
+    link = raw_link(STRANGER, AGENT, ["items:read"])
+    link["signature"] = b64url_encode(ROOT.sign(b"something else"))
+    headers = forge("GET", "/items/1", chain_header=chain_header([link]))
+    refused(await call(app, "GET", "/items/1", headers), 401, "untrusted_root", reached)
+
+
 async def test_link_with_a_forged_signature(app, reached):
     link = raw_link(ROOT, AGENT, ["items:read"])
     link["signature"] = b64url_encode(STRANGER.sign(b"something else"))

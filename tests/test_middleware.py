@@ -232,6 +232,28 @@ async def test_async_trust_resolver_maps_the_root_to_an_account(reached, clock):
     assert problem(refused)["code"] == "untrusted_root"
 
 
+async def test_failing_trust_resolver_refuses_with_503_not_500(reached, clock, caplog):
+    async def lookup(root_id: str) -> object | None:
+        raise ConnectionError("accounts database is down")
+
+    app = protect(counting(reached), clock, trust=lookup, routes={"GET /items/{n}": "*"})
+    async with client(app) as http:
+        response = await http.get("/items/1", headers=sign("GET", "/items/1"))
+    assert response.status_code == 503
+    assert problem(response)["code"] == "trust_unavailable"
+    assert "database" not in response.text
+    assert len(reached) == 0
+    assert any(record.exc_info for record in caplog.records), "the failure is logged"
+
+
+def counting(reached: Reached) -> Any:
+    async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+        reached.paths.append(scope["path"])
+        await PlainTextResponse("ok")(scope, receive, send)
+
+    return endpoint
+
+
 async def test_chain_issued_by_pact_auth_is_accepted(reached):
     """Interop: a delegation from the reference SDK (real clock: it stamps the time)."""
     human = pact.identity.identity_from_seed(b"\x01" * 32, "human", "alice")

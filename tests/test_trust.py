@@ -7,7 +7,15 @@ from functools import partial
 
 import pytest
 
-from pact_asgi import AnyRoot, Identity, TrustedRoots, TrustPolicy, TrustResolver, test_seed
+from pact_asgi import (
+    AnyRoot,
+    Identity,
+    StoreUnavailableError,
+    TrustedRoots,
+    TrustPolicy,
+    TrustResolver,
+    test_seed,
+)
 from pact_asgi.trust import as_trust_policy
 
 ALICE = Identity.from_seed(test_seed("alice"), type="human", name="Alice")
@@ -170,3 +178,23 @@ def test_may_accept_is_a_cheap_first_answer():
     assert not TrustedRoots([ALICE]).may_accept(stranger.entity)
     # Policies that cannot answer cheaply leave the decision to resolve().
     assert TrustResolver(lambda root_id: None).may_accept(stranger.entity)
+
+
+def test_failing_sync_resolver_is_unavailable_not_untrusted(caplog):
+    def lookup(root_id: str) -> object:
+        raise OSError("directory unreachable")
+
+    with pytest.raises(StoreUnavailableError) as caught:
+        TrustResolver(lookup).resolve(ALICE.entity)
+    assert caught.value.code == "trust_unavailable"
+    assert caught.value.status == 503
+    assert caplog.records[-1].exc_info is not None
+
+
+async def test_failing_async_resolver_is_unavailable_not_untrusted():
+    async def lookup(root_id: str) -> object:
+        raise OSError("directory unreachable")
+
+    with pytest.raises(StoreUnavailableError) as caught:
+        await TrustResolver(lookup).aresolve(ALICE.entity)
+    assert caught.value.code == "trust_unavailable"
