@@ -73,6 +73,7 @@ _DETAILS: dict[ErrorCode, str] = {
     ErrorCode.REPLAYED: "This request was already received.",
     ErrorCode.REPLAY_STORE_UNAVAILABLE: "Requests cannot be checked for replay right now.",
     ErrorCode.REVOCATION_STORE_UNAVAILABLE: "Revocations cannot be checked right now.",
+    ErrorCode.TRUST_UNAVAILABLE: "The root authority cannot be checked right now.",
     ErrorCode.CAPABILITY_DENIED: "The delegation does not grant the capability required.",
     ErrorCode.ROUTE_UNDECLARED: "This route accepts no delegated requests.",
     ErrorCode.BODY_TOO_LARGE: "The request body exceeds this service's limit.",
