@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import json
 import re
 from datetime import datetime, timezone
@@ -151,3 +152,23 @@ def loads_strict(raw: str | bytes) -> Any:
 def canonical(value: Any) -> bytes:
     """RFC 8785 (JCS) serialisation, the bytes that Pact documents sign."""
     return rfc8785.dumps(value)
+
+
+class SignedDocument:
+    """The wire form shared by delegations and revocations (kept as parsed, in ``_wire``)."""
+
+    __slots__ = ()
+    _wire: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The wire document, exactly as issued or parsed."""
+        return copy.deepcopy(self._wire)
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        """The wire document as JSON text."""
+        separators = (",", ": ") if indent else (",", ":")
+        return json.dumps(self._wire, indent=indent, separators=separators)
+
+    def signing_payload(self) -> bytes:
+        """The RFC 8785 bytes that were signed: the document with ``signature`` ``""``."""
+        return canonical({**self._wire, "signature": ""})

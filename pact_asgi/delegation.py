@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 import re
 import secrets
 from collections.abc import Sequence
@@ -12,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from pact_asgi._encoding import (
+    SignedDocument,
     b64url_decode,
     b64url_encode,
     canonical,
@@ -74,7 +74,7 @@ def _malformed(detail: str) -> MalformedError:
 
 
 @dataclass(frozen=True)
-class Delegation:
+class Delegation(SignedDocument):
     """A signed grant of capabilities from ``from_entity`` to ``to_entity``.
 
     Instances come only from :meth:`issue` or the strict :meth:`from_dict`, so every
@@ -246,19 +246,6 @@ class Delegation:
             PactError: as :meth:`from_dict`, or ``malformed_json``.
         """
         return cls.from_dict(loads_strict(text), limits=limits)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The wire document, exactly as issued or parsed."""
-        return copy.deepcopy(self._wire)
-
-    def to_json(self, *, indent: int | None = None) -> str:
-        """The wire document as JSON text."""
-        separators = (",", ": ") if indent else (",", ":")
-        return json.dumps(self._wire, indent=indent, separators=separators)
-
-    def signing_payload(self) -> bytes:
-        """The RFC 8785 bytes the issuer signed: the document with ``signature`` set to ``""``."""
-        return canonical({**self._wire, "signature": ""})
 
     def verify_signature(self) -> bool:
         """True when the signature verifies under ``from_entity``'s key."""

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 from pact_asgi._encoding import (
+    SignedDocument,
     _check_text,
     b64url_decode,
     b64url_encode,
@@ -33,7 +33,7 @@ def _malformed(detail: str) -> MalformedError:
 
 
 @dataclass(frozen=True)
-class Revocation:
+class Revocation(SignedDocument):
     """A signed statement that ``revoked_by`` withdraws delegation ``delegation_id``."""
 
     delegation_id: str
@@ -113,19 +113,6 @@ class Revocation:
             PactError: as :meth:`from_dict`, or ``malformed_json``.
         """
         return cls.from_dict(loads_strict(text))
-
-    def to_dict(self) -> dict[str, Any]:
-        """The wire document."""
-        return copy.deepcopy(self._wire)
-
-    def to_json(self, *, indent: int | None = None) -> str:
-        """The wire document as JSON text."""
-        separators = (",", ": ") if indent else (",", ":")
-        return json.dumps(self._wire, indent=indent, separators=separators)
-
-    def signing_payload(self) -> bytes:
-        """The RFC 8785 bytes that were signed: the document with ``signature`` ``""``."""
-        return canonical({**self._wire, "signature": ""})
 
     def verify(self, revoker: Entity) -> None:
         """Check that ``revoker`` is ``revoked_by`` and signed this document.

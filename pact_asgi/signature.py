@@ -652,7 +652,7 @@ class RequestVerifier:
         """
         pending.digest.check(body)
         if not pending.cached and pending.chain.root_account is not None:
-            self._cache.put(pending.chain_header, _chain_with_account(pending.chain, None))
+            self._cache.put(pending.chain_header, pending.chain.with_root_account(None))
         return VerifiedRequest(
             chain=pending.chain,
             chain_header=pending.chain_header,
@@ -802,7 +802,7 @@ def _with_account(pending: PendingRequest, account: object | None) -> PendingReq
             key_id=pending.chain.root_id,
         )
     return PendingRequest(
-        chain=_chain_with_account(pending.chain, account),
+        chain=pending.chain.with_root_account(account),
         chain_header=pending.chain_header,
         key_id=pending.key_id,
         nonce=pending.nonce,
@@ -816,16 +816,4 @@ def _with_account(pending: PendingRequest, account: object | None) -> PendingReq
         signature=pending.signature,
         digest=pending.digest,
         cached=pending.cached,
-    )
-
-
-def _chain_with_account(chain: VerifiedChain, account: object | None) -> VerifiedChain:
-    # Spelled out rather than dataclasses.replace, which costs microseconds per call.
-    return VerifiedChain(
-        delegations=chain.delegations,
-        capabilities=chain.capabilities,
-        not_before=chain.not_before,
-        expires_at=chain.expires_at,
-        delegation_ids=chain.delegation_ids,
-        root_account=account,
     )
