@@ -15,6 +15,7 @@ from pact.identity import Identity as PactAuthIdentity
 from pact.revocation import new_revocation
 
 from pact_asgi._encoding import b64url_encode, canonical
+from pact_asgi.delegation import Delegation
 from pact_asgi.errors import ErrorCode, RevocationError, StoreUnavailableError
 from pact_asgi.identity import Identity, test_seed
 from pact_asgi.revocation import Revocation
@@ -372,3 +373,19 @@ def test_without_redis_importing_works_and_constructing_names_the_extra():
     lines = result.stdout.splitlines()
     assert len(lines) == 2
     assert all("pip install 'pact-asgi[redis]'" in line for line in lines)
+
+
+async def test_add_takes_the_chain_holding_the_revoked_link():
+    # The chain supplies the revoker's key and decides whether it may revoke (§7).
+    alice, agent, sub = human(), Identity.generate(), Identity.generate()
+    root = Delegation.issue(alice, agent, ["api:*"], ttl=timedelta(hours=1), max_chain_depth=2)
+    leaf = Delegation.issue(agent, sub, ["api:read"], ttl=timedelta(hours=1), parent=root)
+    store = MemoryRevocationStore()
+
+    await store.add(Revocation.issue(alice, leaf.id), [root, leaf])  # from above: entitled
+    assert await store.lookup([leaf.id]) == {leaf.id: frozenset({alice.id})}
+
+    with pytest.raises(RevocationError) as caught:
+        await store.add(Revocation.issue(sub, leaf.id), [root, leaf])  # the delegate: not
+    assert caught.value.code == ErrorCode.REVOCATION_UNAUTHORIZED.value
+    assert store.revokers(leaf.id) == frozenset({alice.id})

@@ -7,8 +7,10 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
+from pact_asgi.identity import Entity
+
 if TYPE_CHECKING:
-    from pact_asgi.identity import Entity
+    from pact_asgi.delegation import Delegation
     from pact_asgi.revocation import Revocation
 
 __all__ = ["Clock", "ReplayCache", "RevocationStore"]
@@ -89,24 +91,31 @@ class RevocationStore(ABC):
     that might have been revoked.
     """
 
-    async def add(self, revocation: Revocation, revoker: Entity) -> None:
-        """Verify ``revocation`` as signed by ``revoker``, then store it.
+    async def add(self, revocation: Revocation, revoker: Entity | Sequence[Delegation]) -> None:
+        """Verify ``revocation``, then store it.
 
-        Adding the same revocation twice is harmless; a newer revocation by the same
-        revoker of the same delegation replaces the older one.
+        A revocation names its revoker by id only, so the key to check it with comes
+        from ``revoker``: the revoker's entity, or a chain holding the revoked link, in
+        which case the revoker must also be entitled to revoke it (§7: the issuer of that
+        link or of a link above it). Adding the same revocation twice is harmless; a
+        newer revocation by the same revoker of the same delegation replaces the older.
 
         Raises:
             RevocationError: ``revocation_invalid`` when ``revoked_by`` is not
-                ``revoker.id`` or the signature does not verify under ``revoker``'s key.
+                ``revoker.id`` or the signature does not verify under ``revoker``'s key;
+                ``revocation_unauthorized`` when a given chain does not entitle it.
             StoreUnavailableError: ``revocation_store_unavailable`` when the store fails.
         """
         self._check(revocation, revoker)
         await self._store(revocation)
 
     @staticmethod
-    def _check(revocation: Revocation, revoker: Entity) -> None:
-        """Raise unless ``revoker`` is the named revoker and signed ``revocation``."""
-        revocation.verify(revoker)
+    def _check(revocation: Revocation, revoker: Entity | Sequence[Delegation]) -> None:
+        """Raise unless the revocation is signed by the revoker it names (and entitled)."""
+        if isinstance(revoker, Entity):
+            revocation.verify(revoker)
+        else:
+            revocation.verify_for_chain(revoker)
 
     @abstractmethod
     async def _store(self, revocation: Revocation) -> None:

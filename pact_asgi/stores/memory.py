@@ -23,6 +23,7 @@ from pact_asgi.stores.base import (
 )
 
 if TYPE_CHECKING:
+    from pact_asgi.delegation import Delegation
     from pact_asgi.identity import Entity
     from pact_asgi.revocation import Revocation
 
@@ -123,19 +124,20 @@ class MemoryRevocationStore(RevocationStore):
     files); every stored revocation is verified, but anyone can sign revocations.
     """
 
-    def __init__(self, revocations: Iterable[tuple[Revocation, Entity]] = ()) -> None:
+    def __init__(
+        self, revocations: Iterable[tuple[Revocation, Entity | Sequence[Delegation]]] = ()
+    ) -> None:
         self._documents: dict[str, dict[str, Revocation]] = {}
         self._revokers: dict[str, frozenset[str]] = {}
         self._lock = threading.Lock()
         for revocation, revoker in revocations:
             self.add_sync(revocation, revoker)
 
-    def add_sync(self, revocation: Revocation, revoker: Entity) -> None:
-        """Verify ``revocation`` as signed by ``revoker``, then store it, without awaiting.
+    def add_sync(self, revocation: Revocation, revoker: Entity | Sequence[Delegation]) -> None:
+        """:meth:`add` without awaiting: verify ``revocation``, then store it.
 
         Raises:
-            RevocationError: ``revocation_invalid`` when ``revoked_by`` is not
-                ``revoker.id`` or the signature does not verify under ``revoker``'s key.
+            RevocationError: as :meth:`add`.
         """
         self._check(revocation, revoker)
         self._put(revocation)
