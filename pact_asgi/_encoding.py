@@ -104,28 +104,6 @@ def _check_text(text: str) -> None:
         raise MalformedError(ErrorCode.MALFORMED_JSON, "lone surrogate in JSON string") from exc
 
 
-def _nesting_depth(raw: str) -> int:
-    """Upper bound of bracket nesting, computed without recursion (strings ignored)."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for char in raw:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
-    return deepest
-
-
 def loads_strict(raw: str | bytes) -> Any:
     """Parse JSON refusing duplicate keys, NaN/Infinity, lone surrogates and deep nesting.
 
@@ -137,8 +115,6 @@ def loads_strict(raw: str | bytes) -> Any:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise MalformedError(ErrorCode.MALFORMED_JSON, "JSON is not UTF-8") from exc
-    if _nesting_depth(raw) > MAX_JSON_DEPTH:
-        raise MalformedError(ErrorCode.MALFORMED_JSON, "JSON nested too deeply")
     try:
         value = json.loads(
             raw, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant

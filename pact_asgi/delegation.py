@@ -172,7 +172,7 @@ class Delegation(SignedDocument):
                 raise ValueError("not_before must come before the expiry")
             wire["constraints"]["not_before"] = format_time(not_before)
         wire["signature"] = b64url_encode(issuer.sign(canonical(wire)))
-        return cls.from_dict(wire)
+        return cls._from_owned(wire, DEFAULT_LIMITS)
 
     @classmethod
     def from_dict(cls, data: object, *, limits: ChainLimits = DEFAULT_LIMITS) -> Delegation:
@@ -183,6 +183,15 @@ class Delegation(SignedDocument):
             LimitExceededError: too many or too long capabilities.
             IdentityError: an entity's key is invalid or its id does not match.
         """
+        return cls._parse(data, limits, owned=False)
+
+    @classmethod
+    def _from_owned(cls, data: object, limits: ChainLimits) -> Delegation:
+        # ``data`` was just parsed from JSON and nobody else holds it: it becomes _wire.
+        return cls._parse(data, limits, owned=True)
+
+    @classmethod
+    def _parse(cls, data: object, limits: ChainLimits, *, owned: bool) -> Delegation:
         if not isinstance(data, dict):
             raise _malformed("delegation must be an object")
         if data.keys() != _KEYS:
@@ -235,7 +244,9 @@ class Delegation(SignedDocument):
             not_before=not_before,
             issued_at=parse_time(data["issued_at"], "issued_at"),
             signature=signature,
-            _wire=copy.deepcopy(data),
+            # A caller's dict is copied (once it is known to be a valid document): it
+            # may change it later, and the signed form must not change with it.
+            _wire=data if owned else copy.deepcopy(data),
         )
 
     @classmethod
@@ -245,7 +256,7 @@ class Delegation(SignedDocument):
         Raises:
             PactError: as :meth:`from_dict`, or ``malformed_json``.
         """
-        return cls.from_dict(loads_strict(text), limits=limits)
+        return cls._from_owned(loads_strict(text), limits)
 
     def verify_signature(self) -> bool:
         """True when the signature verifies under ``from_entity``'s key."""

@@ -284,3 +284,14 @@ def test_issue_refuses_not_before_after_expiry():
     start = datetime.now(timezone.utc) + timedelta(hours=2)
     with pytest.raises(ValueError, match="not_before"):
         Delegation.issue(issuer, delegate, ["api:read"], ttl=timedelta(hours=1), not_before=start)
+
+
+def test_from_dict_keeps_its_own_copy_of_the_document():
+    issuer, delegate = Identity.generate(type="human"), Identity.generate()
+    original = Delegation.issue(issuer, delegate, ["api:read"], ttl=timedelta(hours=1))
+    wire = original.to_dict()
+    parsed = Delegation.from_dict(wire)
+    wire["capabilities"].append("api:write")  # the caller changes its dict afterwards
+    assert parsed.capabilities == ("api:read",)
+    assert parsed.to_dict()["capabilities"] == ["api:read"]
+    assert parsed.verify_signature()
