@@ -91,7 +91,16 @@ class Entity:
     id: str
     public_key: str
     name: str = ""
-    key: Ed25519PublicKey = field(repr=False, compare=False, hash=False, default=None)  # type: ignore[assignment]
+    key: Ed25519PublicKey = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        # Every entity, however built, holds a usable key that its id names (§1).
+        raw, key = load_public_key(self.public_key)
+        if derive_id(raw) != self.id:
+            raise IdentityError(
+                ErrorCode.IDENTITY_MISMATCH, "entity id does not match its key", key_id=self.id
+            )
+        object.__setattr__(self, "key", key)
 
     @classmethod
     def from_public_key(cls, raw: bytes, type: str = "agent", name: str = "") -> Entity:
@@ -102,9 +111,7 @@ class Entity:
         """
         if type not in ENTITY_TYPES:
             raise ValueError(f"entity type must be 'human' or 'agent', not {type!r}")
-        encoded = b64url_encode(raw)
-        _, key = load_public_key(encoded)
-        return cls(type=type, id=derive_id(raw), public_key=encoded, name=name, key=key)
+        return cls(type=type, id=derive_id(raw), public_key=b64url_encode(raw), name=name)
 
     @classmethod
     def from_dict(cls, data: object) -> Entity:
@@ -127,12 +134,7 @@ class Entity:
         if "name" in data and name == "":
             # pact-auth omits an empty name; accepting "" too would give two encodings.
             raise MalformedError(ErrorCode.MALFORMED_DOCUMENT, "empty entity name is omitted")
-        raw, key = load_public_key(data["public_key"])
-        if derive_id(raw) != ident:
-            raise IdentityError(
-                ErrorCode.IDENTITY_MISMATCH, "entity id does not match its key", key_id=ident
-            )
-        return cls(type=kind, id=ident, public_key=data["public_key"], name=name, key=key)
+        return cls(type=kind, id=ident, public_key=data["public_key"], name=name)
 
     def to_dict(self) -> dict[str, str]:
         """The wire form; ``name`` is omitted when empty."""

@@ -162,3 +162,13 @@ def test_load_refuses_entity_file_of_another_key(tmp_path):
 def test_from_seed_needs_32_bytes():
     with pytest.raises(ValueError, match="32 bytes"):
         Identity.from_seed(b"short")
+
+
+def test_entity_built_directly_is_checked_too():
+    entity = Identity.generate().entity
+    assert Entity(entity.type, entity.id, entity.public_key).key is not None
+    with pytest.raises(IdentityError) as caught:
+        Entity("agent", Identity.generate().id, entity.public_key)
+    assert caught.value.code == "identity_mismatch"
+    with pytest.raises(IdentityError):
+        Entity("agent", "sha256:" + "0" * 64, b64url_encode(bytes.fromhex(SMALL_ORDER[0])))
