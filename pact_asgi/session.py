@@ -6,7 +6,7 @@ one more link, signed by the stored identity, that hands the session key the sam
 narrower capabilities for a short time. Requests are signed with the session key and
 carry the longer chain; a provider sees one more link and needs no change.
 
-    Human ──delegation──▶ Agent (stored key) ──session link──▶ Session (in memory)
+    Human --delegation--> Agent (stored key) --session link--> Session (in memory)
 
 ``renew()`` replaces the key and the link; ``close()`` drops the key and refuses any
 further signing. A session link allows no further delegation (its depth is 1).
