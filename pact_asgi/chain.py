@@ -90,6 +90,18 @@ class VerifiedChain:
             root_account=account,
         )
 
+    def accepted_as(self, account: object | None) -> VerifiedChain:
+        """Apply a trust decision: the account for the root, or ``None`` to refuse it.
+
+        Raises:
+            TrustError: ``untrusted_root`` when ``account`` is ``None``.
+        """
+        if account is None:
+            raise TrustError(
+                ErrorCode.UNTRUSTED_ROOT, "root authority is not trusted", key_id=self.root_id
+            )
+        return self.with_root_account(account)
+
     @property
     def capability_strings(self) -> tuple[str, ...]:
         """The effective capabilities as written in the last link."""
@@ -258,18 +270,6 @@ def _check_revoked(verified: VerifiedChain, revoked: Revoked) -> None:
             )
 
 
-def _untrusted(verified: VerifiedChain) -> TrustError:
-    return TrustError(
-        ErrorCode.UNTRUSTED_ROOT, "root authority is not trusted", key_id=verified.root_id
-    )
-
-
-def _accepted(verified: VerifiedChain, account: object | None) -> VerifiedChain:
-    if account is None:
-        raise _untrusted(verified)
-    return verified.with_root_account(account)
-
-
 def verify_chain(
     chain: Sequence[Delegation],
     *,
@@ -291,7 +291,7 @@ def verify_chain(
         raise TypeError("this trust policy is async: use averify_chain or the middleware")
     verified = verify_links(chain, limits=limits)
     check_current(verified, now=now or datetime.now(timezone.utc), skew=skew, revoked=revoked)
-    return _accepted(verified, policy.resolve(verified.root))
+    return verified.accepted_as(policy.resolve(verified.root))
 
 
 async def averify_chain(
@@ -311,13 +311,4 @@ async def averify_chain(
     policy = as_trust_policy(trust)
     verified = verify_links(chain, limits=limits)
     check_current(verified, now=now or datetime.now(timezone.utc), skew=skew, revoked=revoked)
-    return _accepted(verified, await policy.aresolve(verified.root))
-
-
-async def resolve_trust(verified: VerifiedChain, trust: TrustPolicy) -> VerifiedChain:
-    """Apply a trust policy to a chain that passed :func:`verify_links` (middleware path).
-
-    Raises:
-        TrustError: the root authority is not accepted.
-    """
-    return _accepted(verified, await trust.aresolve(verified.root))
+    return verified.accepted_as(await policy.aresolve(verified.root))

@@ -212,7 +212,10 @@ def _load_chain(path: Path) -> list[Delegation]:
             if not isinstance(documents, list) or not documents:
                 _fail(f"{path} is not a chain file: expected a JSON array of delegations")
             if len(documents) > DEFAULT_LIMITS.max_links:
-                _fail(f"{path} has {len(documents)} links; at most 8 are allowed")
+                _fail(
+                    f"{path} has {len(documents)} links; "
+                    f"at most {DEFAULT_LIMITS.max_links} are allowed"
+                )
             return [Delegation.from_dict(document) for document in documents]
         if not text:
             _fail(f"{path} is empty; expected a JSON array of delegations")

@@ -795,14 +795,8 @@ class RequestVerifier:
 
 
 def _with_account(pending: PendingRequest, account: object | None) -> PendingRequest:
-    if account is None:
-        raise TrustError(
-            ErrorCode.UNTRUSTED_ROOT,
-            "root authority is not trusted",
-            key_id=pending.chain.root_id,
-        )
     return PendingRequest(
-        chain=pending.chain.with_root_account(account),
+        chain=pending.chain.accepted_as(account),
         chain_header=pending.chain_header,
         key_id=pending.key_id,
         nonce=pending.nonce,

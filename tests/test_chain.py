@@ -27,7 +27,7 @@ from pact_asgi import (
     verify_links,
 )
 from pact_asgi._encoding import b64url_encode
-from pact_asgi.chain import DEFAULT_SKEW, resolve_trust
+from pact_asgi.chain import DEFAULT_SKEW
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
 HOUR = timedelta(hours=1)
@@ -266,11 +266,11 @@ async def test_averify_chain_checks_everything_verify_chain_does():
         await averify_chain(chain_of(2), trust=TRUST, now=NOW + 3 * HOUR)
 
 
-async def test_resolve_trust_for_cached_links():
+def test_trust_decision_on_cached_links():
     verified = verify_links(chain_of(2))
-    assert (await resolve_trust(verified, TRUST)).root_account == ALICE.id
+    assert verified.accepted_as(TRUST.resolve(verified.root)).root_account == ALICE.id
     with pytest.raises(TrustError):
-        await resolve_trust(verified, TrustedRoots([BOB]))
+        verified.accepted_as(TrustedRoots([BOB]).resolve(verified.root))
 
 
 def test_verify_chain_refuses_an_async_resolver():
